@@ -1,0 +1,1 @@
+export { commandFilter, commandTopic, eventTopic } from './topics.js'

@@ -1,0 +1,25 @@
+/**
+ * The gateway's default topic contract (docs/topics.md). Device code builds topics through these
+ * helpers instead of concatenating strings, so a typo cannot put a message outside its ACL.
+ */
+const LEVEL = /^[^/+#\u0000]+$/
+
+function level(value: string, what: string): string {
+  if (!LEVEL.test(value)) throw new TypeError(`${what} "${value}" must be one non-empty topic level without / + # or NUL`)
+  return value
+}
+
+/** `devices/{deviceId}/events/{event}`: becomes event `{event}` on channel `private-device-{deviceId}`. */
+export function eventTopic(deviceId: string, event: string): string {
+  return `devices/${level(deviceId, 'device id')}/events/${level(event, 'event name')}`
+}
+
+/** `devices/{deviceId}/commands/{name}`: where the gateway publishes commands for the device. */
+export function commandTopic(deviceId: string, name: string): string {
+  return `devices/${level(deviceId, 'device id')}/commands/${level(name, 'command name')}`
+}
+
+/** The filter a device subscribes to for all of its commands. */
+export function commandFilter(deviceId: string): string {
+  return `devices/${level(deviceId, 'device id')}/commands/+`
+}

@@ -1,0 +1,65 @@
+import type { ChannelEnvelope } from '../domain/envelope.js'
+
+/** What the hub needs of a socket: an id to exclude and a way to write a ready frame. */
+export interface Subscriber {
+  readonly socketId: string
+  send(frame: string): void
+}
+
+/**
+ * Local channel membership: app -> channel -> socket id -> subscriber. It knows nothing of
+ * WebSockets or other nodes; the adapter feeds it envelopes.
+ */
+export class ChannelHub {
+  readonly #apps = new Map<string, Map<string, Map<string, Subscriber>>>()
+
+  /** Returns false when the subscriber was already in the channel. */
+  subscribe(appId: string, channel: string, subscriber: Subscriber): boolean {
+    let channels = this.#apps.get(appId)
+    if (!channels) {
+      channels = new Map()
+      this.#apps.set(appId, channels)
+    }
+    let members = channels.get(channel)
+    if (!members) {
+      members = new Map()
+      channels.set(channel, members)
+    }
+    if (members.has(subscriber.socketId)) return false
+    members.set(subscriber.socketId, subscriber)
+    return true
+  }
+
+  /** Returns false when the subscriber was not in the channel. */
+  unsubscribe(appId: string, channel: string, subscriber: Subscriber): boolean {
+    const channels = this.#apps.get(appId)
+    const members = channels?.get(channel)
+    if (!channels || !members?.delete(subscriber.socketId)) return false
+    if (members.size === 0) channels.delete(channel)
+    if (channels.size === 0) this.#apps.delete(appId)
+    return true
+  }
+
+  subscriberCount(appId: string, channel: string): number {
+    return this.#apps.get(appId)?.get(channel)?.size ?? 0
+  }
+
+  /** Serialises the frame once and writes it to every local subscriber but the excluded one. */
+  deliver(envelope: ChannelEnvelope): number {
+    const members = this.#apps.get(envelope.appId)?.get(envelope.channel)
+    if (!members) return 0
+    const frame = JSON.stringify({
+      event: envelope.event,
+      channel: envelope.channel,
+      data: envelope.data,
+      ...(envelope.userId === undefined ? {} : { user_id: envelope.userId }),
+    })
+    let sent = 0
+    for (const [socketId, subscriber] of members) {
+      if (socketId === envelope.exceptSocketId) continue
+      subscriber.send(frame)
+      sent++
+    }
+    return sent
+  }
+}

@@ -1,0 +1,39 @@
+/** Where a command writes and what environment it sees; tests pass their own. */
+export interface CliIo {
+  stdout: NodeJS.WritableStream
+  stderr: NodeJS.WritableStream
+  env: NodeJS.ProcessEnv
+  /** Resolves when the user asks a long-running command (start, watch) to stop. */
+  untilStopped(): Promise<string>
+}
+
+export const processIo: CliIo = {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  untilStopped: () =>
+    new Promise((resolve) => {
+      const stop = (signal: NodeJS.Signals) => {
+        process.off('SIGINT', stop)
+        process.off('SIGTERM', stop)
+        resolve(signal)
+      }
+      process.on('SIGINT', stop)
+      process.on('SIGTERM', stop)
+    }),
+}
+
+/** Exit codes scripts can rely on (docs/cli.md). */
+export const ExitCode = {
+  Ok: 0,
+  /** The operation was refused or failed (device exists, app unknown, port in use...). */
+  Failed: 1,
+  /** Unknown command or option, missing argument. */
+  Usage: 2,
+  /** The configuration is invalid or unreadable. */
+  Config: 3,
+} as const
+
+export function printJson(io: CliIo, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
+}

@@ -1,0 +1,21 @@
+import { randomBytes } from 'node:crypto'
+import type { AppConfig } from '../config/schema.js'
+import type { App } from '../domain/app.js'
+import type { Store } from '../store/open-store.js'
+
+/**
+ * Upserts the configured apps. When the store then holds no app at all (first start on embedded
+ * defaults), creates one and returns it so the caller can show its credentials once.
+ */
+export function bootstrapApps(store: Store, configured: readonly AppConfig[]): App | undefined {
+  for (const app of configured) store.apps.upsert(app)
+  if (store.apps.count() > 0) return undefined
+  return store.apps.upsert({
+    id: `app-${randomBytes(3).toString('hex')}`,
+    key: randomBytes(10).toString('hex'),
+    secret: randomBytes(10).toString('hex'),
+    enabled: true,
+    clientEvents: false,
+    webhooks: [],
+  })
+}

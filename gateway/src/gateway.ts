@@ -1,0 +1,143 @@
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http'
+import { createServer as createTcpServer, type Server as NetServer } from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { Aedes } from 'aedes'
+import { LocalAdapter } from './adapter/local-adapter.js'
+import { mapDefaultUplink } from './bridge/default-uplink.js'
+import { ChannelHub } from './channels/channel-hub.js'
+import type { Config } from './config/schema.js'
+import type { App } from './domain/app.js'
+import { createSocketIdGenerator } from './domain/socket-id.js'
+import { GatewayError } from './errors/gateway-error.js'
+import { bootstrapApps } from './fleet/bootstrap-apps.js'
+import { createHttpHandler } from './http-api/http-handler.js'
+import { type BoundAddress, closeServer, listenOn } from './listen.js'
+import { createLogger, type Logger } from './log.js'
+import { createDeviceBroker } from './mqtt/device-broker.js'
+import { PusherEdge } from './pusher-ws/pusher-edge.js'
+import { openStore, type Store } from './store/open-store.js'
+
+export interface GatewayAddresses {
+  http: BoundAddress
+  mqtt: BoundAddress
+}
+
+export interface Gateway {
+  readonly config: Readonly<Config>
+  readonly log: Logger
+  readonly store: Store
+  /** Set when this start created the first app; its credentials are to be shown once. */
+  readonly createdApp: App | undefined
+  /** Bound addresses; throws before listen() has resolved. */
+  readonly addresses: GatewayAddresses
+  listen(): Promise<GatewayAddresses>
+  /** Graceful and idempotent: stop accepting, ask clients to reconnect, close broker and store. */
+  close(): Promise<void>
+}
+
+export interface GatewayDeps {
+  log?: Logger
+}
+
+/**
+ * Composition root: the only place that picks concrete classes. Opening the store and applying
+ * migrations happen here, synchronously, so a bad store.path fails before anything listens.
+ */
+export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}): Gateway {
+  const log = deps.log ?? createLogger(config.log)
+  const store = openStore(config.store.path)
+  let createdApp: App | undefined
+  try {
+    createdApp = bootstrapApps(store, config.apps)
+  } catch (error) {
+    store.close()
+    throw error
+  }
+  const hub = new ChannelHub()
+  const adapter = new LocalAdapter(hub)
+  const pusherEdge = new PusherEdge({
+    hub,
+    log: log.child({ mod: 'pusher-ws' }),
+    findAppByKey: (key) => store.apps.findByKey(key),
+    nextSocketId: createSocketIdGenerator(),
+    activityTimeout: config.pusher.activityTimeout,
+    maxFrameBytes: config.pusher.maxFrameBytes,
+  })
+  const httpServer = createHttpServer(createHttpHandler())
+  httpServer.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', (error) => log.debug({ err: error }, 'upgrade socket error'))
+    const pathname = new URL(request.url ?? '/', 'http://localhost').pathname
+    if (pusherEdge.matches(pathname))
+      return pusherEdge.handleUpgrade(request, socket, head, pathname)
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+  })
+  httpServer.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
+  })
+
+  let broker: Aedes | undefined
+  let mqttServer: NetServer | undefined
+  let addresses: GatewayAddresses | undefined
+  let closing: Promise<void> | undefined
+
+  async function listen(): Promise<GatewayAddresses> {
+    if (addresses) return addresses
+    const mqttLog = log.child({ mod: 'mqtt' })
+    broker = await createDeviceBroker({
+      log: mqttLog,
+      findCredentials: (id) => store.devices.findCredentials(id),
+      onDevicePublish(session, packet) {
+        const mapped = mapDefaultUplink(session.deviceId, packet.topic, packet.payload as Buffer)
+        if (mapped) adapter.publish({ appId: session.appId, ...mapped })
+      },
+    })
+    const handler = broker.handle.bind(broker)
+    mqttServer = createTcpServer((socket) => handler(socket))
+    try {
+      const mqtt = await listenOn(mqttServer, config.mqtt.host, config.mqtt.port, 'mqtt.port')
+      const http = await listenOn(httpServer, config.http.host, config.http.port, 'http.port')
+      addresses = { http, mqtt }
+    } catch (error) {
+      await close()
+      throw error
+    }
+    log.info({ http: addresses.http, mqtt: addresses.mqtt }, 'fleetcast listening')
+    return addresses
+  }
+
+  async function shutdown(): Promise<void> {
+    // Stop accepting first; each server's promise settles once its last connection has gone.
+    const httpClosed = closeServer(httpServer)
+    const mqttClosed = mqttServer ? closeServer(mqttServer) : Promise.resolve()
+    await pusherEdge.close()
+    httpServer.closeAllConnections()
+    const b = broker
+    if (b) await new Promise<void>((resolve) => b.close(() => resolve()))
+    await Promise.all([httpClosed, mqttClosed])
+    await adapter.close()
+    store.close()
+    log.info('fleetcast stopped')
+  }
+
+  function close(): Promise<void> {
+    closing ??= shutdown()
+    return closing
+  }
+
+  return {
+    config,
+    log,
+    store,
+    createdApp,
+    get addresses() {
+      if (!addresses)
+        throw new GatewayError(
+          'FC_ERR_NOT_LISTENING',
+          'The gateway is not listening yet; await listen() first',
+        )
+      return addresses
+    },
+    listen,
+    close,
+  }
+}

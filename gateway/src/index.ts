@@ -1,0 +1,5 @@
+export { runCli } from './cli/main.js'
+export { defaultConfig, type LoadConfigOptions, loadConfig } from './config/load.js'
+export type { Config, ConfigInput } from './config/schema.js'
+export { GatewayError } from './errors/gateway-error.js'
+export { createGateway, type Gateway, type GatewayAddresses } from './gateway.js'

@@ -1,0 +1,49 @@
+import { Aedes, type AedesPublishPacket, type Client } from 'aedes'
+import type { Logger } from '../log.js'
+import type { DeviceCredentials } from '../store/device-repository.js'
+import { createAuthenticate } from './authenticate.js'
+import { createAuthorizers } from './authorize.js'
+import type { DeviceSession, DeviceSessions } from './device-sessions.js'
+
+export interface DeviceBrokerOptions {
+  log: Logger
+  findCredentials(deviceId: string): DeviceCredentials | undefined
+  /** Called once per accepted device publish; must stay cheap (it runs in aedes' `published`). */
+  onDevicePublish(session: DeviceSession, packet: AedesPublishPacket): void
+}
+
+/** aedes with device authentication, the default ACL and the uplink tap. */
+export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<Aedes> {
+  const { log } = options
+  const sessions: DeviceSessions = new WeakMap()
+  const { authorizePublish, authorizeSubscribe } = createAuthorizers(sessions)
+  const broker = await Aedes.createBroker({
+    authenticate: createAuthenticate({ findCredentials: options.findCredentials, sessions, log }),
+    authorizePublish,
+    authorizeSubscribe,
+    // One frozen subscriber must not stall delivery to everyone else (iot-anchors §1.7).
+    drainTimeout: 30_000,
+    published(
+      packet: AedesPublishPacket,
+      client: Client | null,
+      done: (error?: Error | null) => void,
+    ) {
+      const session = client ? sessions.get(client) : undefined
+      if (session) {
+        try {
+          options.onDevicePublish(session, packet)
+        } catch (error) {
+          log.error({ err: error, topic: packet.topic }, 'uplink failed')
+        }
+      }
+      done(null)
+    },
+  })
+  broker.on('clientError', (client: Client, error: Error) => {
+    log.debug({ clientId: client.id, err: error }, 'mqtt client error')
+  })
+  broker.on('connectionError', (client: Client, error: Error) => {
+    log.debug({ clientId: client.id, err: error }, 'mqtt connection error')
+  })
+  return broker
+}

@@ -1,0 +1,88 @@
+import type { Database, Statement } from 'better-sqlite3'
+import type { AppConfig } from '../config/schema.js'
+import type { App } from '../domain/app.js'
+import { GatewayError } from '../errors/gateway-error.js'
+
+interface AppRow {
+  id: string
+  key: string
+  secret: string
+  enabled: number
+  client_events: number
+  webhooks: string
+}
+
+function toApp(row: AppRow): App {
+  return {
+    id: row.id,
+    key: row.key,
+    secret: row.secret,
+    enabled: row.enabled === 1,
+    clientEvents: row.client_events === 1,
+    webhooks: JSON.parse(row.webhooks) as App['webhooks'],
+  }
+}
+
+/**
+ * Apps keep their secret in clear: it is the HMAC key for channel auth, REST signatures and
+ * webhooks, so it must be recoverable (Pusher and soketi store it the same way).
+ */
+export class AppRepository {
+  readonly #byId: Statement<[string], AppRow>
+  readonly #byKey: Statement<[string], AppRow>
+  readonly #all: Statement<[], AppRow>
+  readonly #count: Statement<[], { n: number }>
+  readonly #upsert: Statement<[Record<string, unknown>]>
+
+  constructor(db: Database) {
+    this.#byId = db.prepare('SELECT * FROM apps WHERE id = ?')
+    this.#byKey = db.prepare('SELECT * FROM apps WHERE key = ?')
+    this.#all = db.prepare('SELECT * FROM apps ORDER BY id')
+    this.#count = db.prepare('SELECT COUNT(*) AS n FROM apps')
+    this.#upsert = db.prepare(`
+      INSERT INTO apps (id, key, secret, enabled, client_events, webhooks, created_at, updated_at)
+      VALUES (@id, @key, @secret, @enabled, @clientEvents, @webhooks, @now, @now)
+      ON CONFLICT(id) DO UPDATE SET key = excluded.key, secret = excluded.secret,
+        enabled = excluded.enabled, client_events = excluded.client_events,
+        webhooks = excluded.webhooks, updated_at = excluded.updated_at`)
+  }
+
+  findById(id: string): App | undefined {
+    const row = this.#byId.get(id)
+    return row && toApp(row)
+  }
+
+  findByKey(key: string): App | undefined {
+    const row = this.#byKey.get(key)
+    return row && toApp(row)
+  }
+
+  list(): App[] {
+    return this.#all.all().map(toApp)
+  }
+
+  count(): number {
+    return this.#count.get()?.n ?? 0
+  }
+
+  /** Inserts or updates by id. A key already used by another app is refused by name. */
+  upsert(app: AppConfig): App {
+    const holder = this.findByKey(app.key)
+    if (holder && holder.id !== app.id) {
+      throw new GatewayError(
+        'FC_ERR_APP_CONFLICT',
+        `App "${app.id}" has key "${app.key}", which stored app "${holder.id}" already uses`,
+      )
+    }
+    this.#upsert.run({
+      id: app.id,
+      key: app.key,
+      secret: app.secret,
+      enabled: app.enabled ? 1 : 0,
+      clientEvents: app.clientEvents ? 1 : 0,
+      webhooks: JSON.stringify(app.webhooks),
+      now: Date.now(),
+    })
+    return { ...app, webhooks: [...app.webhooks] }
+  }
+}

@@ -1,0 +1,83 @@
+import type { Database } from 'better-sqlite3'
+import { GatewayError } from '../errors/gateway-error.js'
+
+export interface Migration {
+  version: number
+  name: string
+  up(db: Database): void
+}
+
+/** Append only: a released migration is never edited, a change is a new version. */
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'apps and devices',
+    up(db) {
+      db.exec(`
+        CREATE TABLE apps (
+          id            TEXT PRIMARY KEY,
+          key           TEXT NOT NULL UNIQUE,
+          secret        TEXT NOT NULL,
+          enabled       INTEGER NOT NULL DEFAULT 1,
+          client_events INTEGER NOT NULL DEFAULT 0,
+          webhooks      TEXT NOT NULL DEFAULT '[]',
+          created_at    INTEGER NOT NULL,
+          updated_at    INTEGER NOT NULL
+        ) STRICT;
+        CREATE TABLE devices (
+          id           TEXT PRIMARY KEY,
+          app_id       TEXT NOT NULL REFERENCES apps(id),
+          name         TEXT,
+          tags         TEXT NOT NULL DEFAULT '{}',
+          enabled      INTEGER NOT NULL DEFAULT 1,
+          secret_hash  TEXT NOT NULL,
+          created_at   INTEGER NOT NULL,
+          last_seen_at INTEGER
+        ) STRICT;
+        CREATE INDEX devices_by_app ON devices(app_id);
+      `)
+    },
+  },
+]
+
+/**
+ * Brings the schema to the newest version, one transaction per migration, and records each in
+ * `schema_migrations`. Returns the versions applied by this call.
+ */
+export function migrate(db: Database, list: readonly Migration[] = migrations): number[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL
+  ) STRICT`)
+  const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as {
+    v: number | null
+  }
+  const current = row.v ?? 0
+  const newest = list.at(-1)?.version ?? 0
+  if (current > newest) {
+    throw new GatewayError(
+      'FC_ERR_STORE_SCHEMA',
+      `The store is at schema version ${current}, newer than this Fleetcast knows (${newest}); upgrade Fleetcast or use another store.path`,
+    )
+  }
+  const record = db.prepare(
+    'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+  )
+  const applied: number[] = []
+  for (const migration of list) {
+    if (migration.version <= current) continue
+    try {
+      db.transaction(() => {
+        migration.up(db)
+        record.run(migration.version, migration.name, Date.now())
+      })()
+    } catch (error) {
+      throw new GatewayError(
+        'FC_ERR_STORE_SCHEMA',
+        `Migration ${migration.version} (${migration.name}) failed: ${(error as Error).message}`,
+        { cause: error },
+      )
+    }
+    applied.push(migration.version)
+  }
+  return applied
+}

@@ -1,0 +1,52 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import BetterSqlite3, { type Database } from 'better-sqlite3'
+import { GatewayError } from '../errors/gateway-error.js'
+import { AppRepository } from './app-repository.js'
+import { DeviceRepository } from './device-repository.js'
+import { migrate } from './migrations.js'
+
+export interface Store {
+  readonly path: string
+  readonly apps: AppRepository
+  readonly devices: DeviceRepository
+  close(): void
+}
+
+/**
+ * Opens (creating if needed) the SQLite file, switches it to WAL so the CLI can write while the
+ * gateway reads, and applies pending migrations.
+ */
+export function openStore(path: string): Store {
+  let db: Database
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+    db = new BetterSqlite3(path)
+    db.pragma('journal_mode = WAL')
+    db.pragma('foreign_keys = ON')
+    // Another process (the CLI) may hold the write lock for a moment.
+    db.pragma('busy_timeout = 5000')
+    db.pragma('synchronous = NORMAL')
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+    throw new GatewayError(
+      'FC_ERR_STORE_OPEN',
+      `Cannot open the store at ${path} (store.path): ${reason}. Point store.path (or FLEETCAST_STORE__PATH) at a writable file.`,
+      { cause: error },
+    )
+  }
+  try {
+    migrate(db)
+  } catch (error) {
+    db.close()
+    throw error
+  }
+  return {
+    path,
+    apps: new AppRepository(db),
+    devices: new DeviceRepository(db),
+    close: () => {
+      if (db.open) db.close()
+    },
+  }
+}
