@@ -5,7 +5,8 @@
 const LEVEL = /^[^/+#\u0000]+$/
 
 function level(value: string, what: string): string {
-  if (!LEVEL.test(value)) throw new TypeError(`${what} "${value}" must be one non-empty topic level without / + # or NUL`)
+  if (!LEVEL.test(value))
+    throw new TypeError(`${what} "${value}" must be one non-empty topic level without / + # or NUL`)
   return value
 }
 

@@ -5,6 +5,8 @@ export interface CapturedIo {
   io: CliIo
   stdout(): string
   stderr(): string
+  /** Resolves once stdout contains `text`. */
+  stdoutIncludes(text: string): Promise<void>
   /** Ends a running `start` or `watch` as SIGINT would. */
   stop(): void
 }
@@ -20,7 +22,18 @@ export function captureIo(env: NodeJS.ProcessEnv = {}): CapturedIo {
   const stopped = new Promise<string>((resolve) => {
     stopRequested = resolve
   })
+  const stdoutIncludes = (text: string) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (!out.join('').includes(text)) return
+        stdout.off('data', check)
+        resolve()
+      }
+      stdout.on('data', check)
+      check()
+    })
   return {
+    stdoutIncludes,
     io: { stdout, stderr, env, untilStopped: () => stopped },
     stdout: () => out.join(''),
     stderr: () => err.join(''),

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { onTestFinished } from 'vitest'
 import { type ConfigOverrides, loadConfig } from '../../gateway/src/config/load.js'
-import { createGateway, type Gateway, type GatewayAddresses } from '../../gateway/src/gateway.js'
+import {
+  createGateway,
+  type Gateway,
+  type GatewayAddresses,
+  type GatewayDeps,
+} from '../../gateway/src/gateway.js'
 
 export const testApp = { id: 'app-1', key: 'app-key-1', secret: 'app-secret-1' } as const
 
@@ -21,7 +26,10 @@ export interface TestGateway {
  * A real gateway on loopback, every listener on port 0, its own SQLite file, silent logs, and one
  * app (`testApp`). It is closed when the calling test finishes.
  */
-export async function startTestGateway(overrides: ConfigOverrides = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  overrides: ConfigOverrides = {},
+  deps: GatewayDeps = {},
+): Promise<TestGateway> {
   const storePath = join(tempDir(), 'fleetcast.db')
   const config = loadConfig({
     env: {},
@@ -34,7 +42,7 @@ export async function startTestGateway(overrides: ConfigOverrides = {}): Promise
       apps: overrides.apps ?? [testApp],
     },
   })
-  const gateway = createGateway(config)
+  const gateway = createGateway(config, deps)
   onTestFinished(() => gateway.close())
   const addresses = await gateway.listen()
   return { gateway, addresses, storePath }

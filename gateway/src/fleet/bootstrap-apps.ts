@@ -8,7 +8,7 @@ import type { Store } from '../store/open-store.js'
  * defaults), creates one and returns it so the caller can show its credentials once.
  */
 export function bootstrapApps(store: Store, configured: readonly AppConfig[]): App | undefined {
-  for (const app of configured) store.apps.upsert(app)
+  upsertConfiguredApps(store, configured)
   if (store.apps.count() > 0) return undefined
   return store.apps.upsert({
     id: `app-${randomBytes(3).toString('hex')}`,
@@ -18,4 +18,9 @@ export function bootstrapApps(store: Store, configured: readonly AppConfig[]): A
     clientEvents: false,
     webhooks: [],
   })
+}
+
+/** The config is the source of truth for the apps it lists; the CLI applies it too. */
+export function upsertConfiguredApps(store: Store, configured: readonly AppConfig[]): void {
+  for (const app of configured) store.apps.upsert(app)
 }

@@ -1,4 +1,4 @@
-import { Aedes, type AedesPublishPacket, type Client } from 'aedes'
+import { Aedes, type AedesPublishPacket, type Client, type ConnectPacket } from 'aedes'
 import type { Logger } from '../log.js'
 import type { DeviceCredentials } from '../store/device-repository.js'
 import { createAuthenticate } from './authenticate.js'
@@ -18,6 +18,20 @@ export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<
   const sessions: DeviceSessions = new WeakMap()
   const { authorizePublish, authorizeSubscribe } = createAuthorizers(sessions)
   const broker = await Aedes.createBroker({
+    preConnect(
+      client: Client,
+      packet: ConnectPacket,
+      done: (error: Error | null, ok: boolean) => void,
+    ) {
+      if (packet.protocolVersion === 5) {
+        // aedes 1.x answers CONNACK 1 (unacceptable protocol version) right after this hook.
+        log.warn(
+          { clientId: packet.clientId, remoteAddress: remoteAddressOf(client) },
+          'refused an MQTT 5 CONNECT: this gateway speaks MQTT 3.1.1; set the client to protocol version 4',
+        )
+      }
+      done(null, true)
+    },
     authenticate: createAuthenticate({ findCredentials: options.findCredentials, sessions, log }),
     authorizePublish,
     authorizeSubscribe,
@@ -46,4 +60,9 @@ export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<
     log.debug({ clientId: client.id, err: error }, 'mqtt connection error')
   })
   return broker
+}
+
+function remoteAddressOf(client: Client): string | undefined {
+  const conn = client.conn as { remoteAddress?: string }
+  return conn.remoteAddress
 }

@@ -1,14 +1,11 @@
-import type { Command } from 'commander'
-import { GatewayError } from '../../errors/gateway-error.js'
+import { type Command, InvalidArgumentError } from 'commander'
 import { provisionDevice } from '../../fleet/provision-device.js'
 import { withStore } from '../context.js'
 import { type CliIo, printJson } from '../io.js'
 
 function collectTag(value: string, previous: Record<string, string>): Record<string, string> {
   const at = value.indexOf('=')
-  if (at <= 0) {
-    throw new GatewayError('FC_ERR_DEVICE_INVALID', `--tag "${value}" must look like key=value`)
-  }
+  if (at <= 0) throw new InvalidArgumentError('expected key=value')
   return { ...previous, [value.slice(0, at)]: value.slice(at + 1) }
 }
 

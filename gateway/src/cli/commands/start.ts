@@ -25,10 +25,12 @@ export function registerStartCommand(program: Command, io: CliIo): void {
     )
     .action(async (_options: unknown, command: Command) => {
       const config = configFor(command, io)
+      // Listen for SIGINT/SIGTERM before binding, so a signal during start-up still closes cleanly.
+      const stopped = io.untilStopped()
       const gateway = createGateway(config, { log: createLogger(config.log, io.stdout) })
       if (gateway.createdApp) io.stdout.write(describeCreatedApp(gateway.createdApp))
       await gateway.listen()
-      const signal = await io.untilStopped()
+      const signal = await stopped
       gateway.log.info({ signal }, 'stopping')
       await gateway.close()
     })
