@@ -1,16 +1,18 @@
-import { createServer as createHttpServer, type IncomingMessage } from 'node:http'
+import type { Server } from 'node:http'
 import { createServer as createTcpServer, type Server as NetServer } from 'node:net'
-import type { Duplex } from 'node:stream'
 import type { Aedes } from 'aedes'
 import { LocalAdapter } from './adapter/local-adapter.js'
 import { mapDefaultUplink } from './bridge/default-uplink.js'
 import { ChannelHub } from './channels/channel-hub.js'
+import { Channels } from './channels/channels.js'
+import { UserSessions } from './channels/user-sessions.js'
 import type { Config } from './config/schema.js'
 import type { App } from './domain/app.js'
 import { createSocketIdGenerator } from './domain/socket-id.js'
 import { GatewayError } from './errors/gateway-error.js'
 import { bootstrapApps } from './fleet/bootstrap-apps.js'
 import { createHttpHandler } from './http-api/http-handler.js'
+import { createGatewayHttpServer } from './http-server.js'
 import { type BoundAddress, closeServer, listenOn } from './listen.js'
 import { createLogger, type Logger } from './log.js'
 import { createDeviceBroker } from './mqtt/device-broker.js'
@@ -26,6 +28,8 @@ export interface Gateway {
   readonly config: Readonly<Config>
   readonly log: Logger
   readonly store: Store
+  /** Channel operations shared by every edge (trigger, subscribe); the REST API builds on it. */
+  readonly channels: Channels
   /** Set when this start created the first app; its credentials are to be shown once. */
   readonly createdApp: App | undefined
   /** Bound addresses; throws before listen() has resolved. */
@@ -55,25 +59,35 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
   }
   const hub = new ChannelHub()
   const adapter = new LocalAdapter(hub)
-  const pusherEdge = new PusherEdge({
+  const channels = new Channels({
     hub,
+    adapter,
+    log: log.child({ mod: 'channels' }),
+    presenceGraceMs: config.pusher.presenceGracePeriod * 1000,
+    cacheTtlMs: config.pusher.cacheTtl * 1000,
+    maxPresenceMembers: config.pusher.maxPresenceMembers,
+    countsSubscriptions: (appId) => store.apps.findById(appId)?.subscriptionCount ?? false,
+  })
+  const pusherEdge = new PusherEdge({
+    channels,
+    users: new UserSessions(hub, adapter),
     log: log.child({ mod: 'pusher-ws' }),
+    limits: config.pusher,
     findAppByKey: (key) => store.apps.findByKey(key),
     nextSocketId: createSocketIdGenerator(),
-    activityTimeout: config.pusher.activityTimeout,
-    maxFrameBytes: config.pusher.maxFrameBytes,
   })
-  const httpServer = createHttpServer(createHttpHandler())
-  httpServer.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', (error) => log.debug({ err: error }, 'upgrade socket error'))
-    const pathname = new URL(request.url ?? '/', 'http://localhost').pathname
-    if (pusherEdge.matches(pathname))
-      return pusherEdge.handleUpgrade(request, socket, head, pathname)
-    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
-  })
-  httpServer.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
-  })
+  let httpServer: Server
+  try {
+    httpServer = createGatewayHttpServer({
+      http: config.http,
+      log,
+      handleRequest: createHttpHandler(),
+      upgrades: [pusherEdge],
+    })
+  } catch (error) {
+    store.close()
+    throw error
+  }
 
   let broker: Aedes | undefined
   let mqttServer: NetServer | undefined
@@ -88,7 +102,10 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
       findCredentials: (id) => store.devices.findCredentials(id),
       onDevicePublish(session, packet) {
         const mapped = mapDefaultUplink(session.deviceId, packet.topic, packet.payload as Buffer)
-        if (mapped) adapter.publish({ appId: session.appId, ...mapped })
+        if (!mapped) return
+        channels
+          .trigger({ appId: session.appId, ...mapped })
+          .catch((error: unknown) => mqttLog.error({ err: error }, 'uplink delivery failed'))
       },
     })
     const handler = broker.handle.bind(broker)
@@ -128,6 +145,7 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
     config,
     log,
     store,
+    channels,
     createdApp,
     get addresses() {
       if (!addresses)

@@ -208,17 +208,37 @@ describe('Pusher WebSocket edge', () => {
     expect(await missing.json()).toEqual({ error: 'No route for GET /nope' })
   })
 
-  it('names channel kinds it does not serve yet instead of half-serving them', async () => {
-    const { addresses } = await startTestGateway()
+  it('answers a cache channel subscription with cache_miss, then with the last event', async () => {
+    const { addresses, gateway } = await startTestGateway()
     const { ws, frames } = await openRawPusherSocket(addresses.http.port, testApp.key)
     await frames.next()
     ws.send(
       JSON.stringify({ event: 'pusher:subscribe', data: { channel: 'cache-prices', auth: '' } }),
     )
-    expect(await frames.next()).toMatchObject({
-      event: 'pusher:subscription_error',
+    expect((await frames.next()).event).toBe('pusher_internal:subscription_succeeded')
+    expect(await frames.next()).toEqual({ event: 'pusher:cache_miss', channel: 'cache-prices' })
+    await gateway.channels.trigger({
+      appId: testApp.id,
       channel: 'cache-prices',
-      data: expect.stringContaining('"status":501'),
+      event: 'price',
+      data: '{"v":1}',
+    })
+    expect(await frames.next()).toEqual({
+      event: 'price',
+      channel: 'cache-prices',
+      data: '{"v":1}',
+    })
+
+    const later = await openRawPusherSocket(addresses.http.port, testApp.key)
+    await later.frames.next()
+    later.ws.send(
+      JSON.stringify({ event: 'pusher:subscribe', data: { channel: 'cache-prices', auth: '' } }),
+    )
+    expect((await later.frames.next()).event).toBe('pusher_internal:subscription_succeeded')
+    expect(await later.frames.next()).toEqual({
+      event: 'price',
+      channel: 'cache-prices',
+      data: '{"v":1}',
     })
   })
 })

@@ -3,7 +3,7 @@ import { ChannelHub, type Subscriber } from './channel-hub.js'
 
 function fakeSubscriber(socketId: string): Subscriber & { frames: string[] } {
   const frames: string[] = []
-  return { socketId, frames, send: (frame) => frames.push(frame) }
+  return { socketId, frames, send: (frame) => frames.push(frame.toString()) }
 }
 
 describe('ChannelHub', () => {

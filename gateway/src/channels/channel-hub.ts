@@ -3,7 +3,19 @@ import type { ChannelEnvelope } from '../domain/envelope.js'
 /** What the hub needs of a socket: an id to exclude and a way to write a ready frame. */
 export interface Subscriber {
   readonly socketId: string
-  send(frame: string): void
+  send(frame: Buffer | string): void
+}
+
+/** The one encoding of an envelope as a Pusher frame (pusher-protocol §2). */
+export function encodeEnvelope(envelope: ChannelEnvelope): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      event: envelope.event,
+      ...(envelope.global ? {} : { channel: envelope.channel }),
+      data: envelope.data,
+      ...(envelope.userId === undefined ? {} : { user_id: envelope.userId }),
+    }),
+  )
 }
 
 /**
@@ -44,16 +56,19 @@ export class ChannelHub {
     return this.#apps.get(appId)?.get(channel)?.size ?? 0
   }
 
-  /** Serialises the frame once and writes it to every local subscriber but the excluded one. */
+  /** The local subscribers of a channel (a copy, safe to iterate while closing sockets). */
+  subscribers(appId: string, channel: string): Subscriber[] {
+    return [...(this.#apps.get(appId)?.get(channel)?.values() ?? [])]
+  }
+
+  /**
+   * Serialises the frame once, to bytes, and writes the same buffer to every local subscriber
+   * but the excluded one.
+   */
   deliver(envelope: ChannelEnvelope): number {
     const members = this.#apps.get(envelope.appId)?.get(envelope.channel)
     if (!members) return 0
-    const frame = JSON.stringify({
-      event: envelope.event,
-      channel: envelope.channel,
-      data: envelope.data,
-      ...(envelope.userId === undefined ? {} : { user_id: envelope.userId }),
-    })
+    const frame = encodeEnvelope(envelope)
     let sent = 0
     for (const [socketId, subscriber] of members) {
       if (socketId === envelope.exceptSocketId) continue

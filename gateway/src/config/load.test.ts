@@ -28,7 +28,7 @@ describe('loadConfig', () => {
   it('fills every default when nothing is given', () => {
     const config = loadConfig({ env: {} })
     expect(config).toEqual(defaultConfig())
-    expect(config.http).toEqual({ host: '0.0.0.0', port: 6001 })
+    expect(config.http).toEqual({ host: '0.0.0.0', port: 6001, pathPrefix: '', tls: null })
     expect(config.mqtt).toEqual({ host: '0.0.0.0', port: 1883 })
     expect(config.store.path).toBe('./data/fleetcast.db')
     expect(config.log.level).toBe('info')
@@ -45,7 +45,7 @@ describe('loadConfig', () => {
       env: { FLEETCAST_MQTT__PORT: '1884', FLEETCAST_LOG__LEVEL: 'warn' },
       overrides: { log: { level: 'error' } },
     })
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 7000 })
+    expect(config.http).toMatchObject({ host: '127.0.0.1', port: 7000 })
     expect(config.mqtt.port).toBe(1884)
     expect(config.log.level).toBe('error')
   })
@@ -59,7 +59,18 @@ describe('loadConfig', () => {
 
   it('reads array keys from env as JSON', () => {
     const config = loadConfig({ env: { FLEETCAST_APPS: JSON.stringify([app]) } })
-    expect(config.apps).toEqual([{ ...app, enabled: true, clientEvents: false, webhooks: [] }])
+    expect(config.apps).toEqual([
+      {
+        ...app,
+        enabled: true,
+        clientEvents: false,
+        webhooks: [],
+        maxConnections: null,
+        allowedOrigins: [],
+        userAuthenticationTimeout: 0,
+        subscriptionCount: false,
+      },
+    ])
   })
 
   it('takes the file from FLEETCAST_CONFIG when no file is passed', () => {

@@ -2,6 +2,9 @@ import { z } from 'zod'
 import { APP_ID_PATTERN, APP_ID_RULE, APP_KEY_PATTERN } from '../domain/names.js'
 
 const port = z.number().int().min(0).max(65535)
+const seconds = z.number().min(0)
+/** `scheme://host[:port]` where host may start with `*.`, or a lone `*`. */
+const ORIGIN_PATTERN = /^(\*|https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d+)?)$/
 
 export const WEBHOOK_EVENTS = [
   'channel_occupied',
@@ -24,7 +27,7 @@ const webhookSchema = z.strictObject({
     .describe('Only these webhook events are sent to this URL; all of them when absent.'),
 })
 
-const appSchema = z.strictObject({
+export const appSchema = z.strictObject({
   id: z.string().regex(APP_ID_PATTERN, APP_ID_RULE).describe('App id, used in REST paths.'),
   key: z
     .string()
@@ -40,6 +43,40 @@ const appSchema = z.strictObject({
     .default(false)
     .describe('Allow client-* events from browsers on private and presence channels.'),
   webhooks: z.array(webhookSchema).default([]).describe('Webhook targets of this app.'),
+  maxConnections: z
+    .number()
+    .int()
+    .min(1)
+    .nullable()
+    .default(null)
+    .describe(
+      'WebSocket connections this app may hold on one node; null: no limit (4004 past it).',
+    ),
+  allowedOrigins: z
+    .array(
+      z
+        .string()
+        .regex(
+          ORIGIN_PATTERN,
+          'an origin like https://app.example.com, https://*.example.com or *',
+        ),
+    )
+    .default([])
+    .describe('Browser origins allowed to connect; empty: any (4009 otherwise).'),
+  userAuthenticationTimeout: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe(
+      'Seconds a socket has to sign in (pusher:signin) before it is closed with 4009; 0: no rule.',
+    ),
+  subscriptionCount: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Send pusher_internal:subscription_count to subscribers when a channel count changes.',
+    ),
 })
 
 export const configSchema = z
@@ -50,6 +87,19 @@ export const configSchema = z
         port: port
           .default(6001)
           .describe('Port for the Pusher WebSocket edge, REST API and health.'),
+        pathPrefix: z
+          .string()
+          .regex(/^(\/[A-Za-z0-9._~-]+)*$/, 'empty, or /segments without a trailing slash')
+          .default('')
+          .describe('Prefix before /app/{key} and /apps/{id} (pusher-js wsPath), e.g. /realtime.'),
+        tls: z
+          .strictObject({
+            cert: z.string().min(1).describe('PEM certificate chain file.'),
+            key: z.string().min(1).describe('PEM private key file.'),
+          })
+          .nullable()
+          .default(null)
+          .describe('Serve HTTPS and wss:// on http.port; null: plain HTTP.'),
       })
       .prefault({}),
     mqtt: z
@@ -74,6 +124,61 @@ export const configSchema = z
           .max(16 * 1024 * 1024)
           .default(20 * 1024)
           .describe('Largest WebSocket frame accepted from a client; larger ones close with 1009.'),
+        pongTimeout: z
+          .number()
+          .int()
+          .min(1)
+          .max(600)
+          .default(30)
+          .describe('Seconds a pinged, silent socket has to answer before it is closed with 4201.'),
+        maxBufferedBytes: z
+          .number()
+          .int()
+          .min(16 * 1024)
+          .default(1024 * 1024)
+          .describe(
+            "Bytes that may wait in one socket's send buffer; a slower reader is closed with 4101.",
+          ),
+        maxEventBytes: z
+          .number()
+          .int()
+          .min(256)
+          .default(10 * 1024)
+          .describe('Largest client event data (serialised JSON) accepted; larger ones get 4301.'),
+        clientEventsPerSecond: z
+          .number()
+          .int()
+          .min(1)
+          .default(10)
+          .describe(
+            'Client events one socket may send per second; more get 4301 (socket stays open).',
+          ),
+        maxPresenceMembers: z
+          .number()
+          .int()
+          .min(1)
+          .default(100)
+          .describe(
+            'Distinct users in one presence channel; the next one gets a subscription_error.',
+          ),
+        maxPresenceMemberBytes: z
+          .number()
+          .int()
+          .min(64)
+          .default(1024)
+          .describe('Largest presence member (channel_data, serialised) accepted.'),
+        presenceGracePeriod: seconds
+          .max(60)
+          .default(3)
+          .describe(
+            'Seconds a departed presence member is kept before member_removed; a rejoin within it is silent.',
+          ),
+        cacheTtl: z
+          .number()
+          .int()
+          .min(1)
+          .default(1800)
+          .describe('Seconds a cache channel keeps its last event.'),
       })
       .prefault({}),
     store: z

@@ -1,10 +1,22 @@
-import type { WebhookConfig } from '../config/schema.js'
+export interface WebhookTarget {
+  url: string
+  events?: string[] | undefined
+}
 
+/** An app as the edges use it; the config schema (config/schema.ts) produces the same shape. */
 export interface App {
   id: string
   key: string
   secret: string
   enabled: boolean
   clientEvents: boolean
-  webhooks: WebhookConfig[]
+  webhooks: WebhookTarget[]
+  /** WebSocket connections this app may hold on one node; null for no limit. */
+  maxConnections: number | null
+  /** Browser origins allowed to connect (`https://*.example.com`, `*`); empty for any. */
+  allowedOrigins: string[]
+  /** Seconds a socket has to sign in; 0 for no rule. */
+  userAuthenticationTimeout: number
+  /** Whether subscribers get pusher_internal:subscription_count. */
+  subscriptionCount: boolean
 }

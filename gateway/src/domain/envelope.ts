@@ -4,6 +4,7 @@
  */
 export interface ChannelEnvelope {
   appId: string
+  /** Routing key: the sockets subscribed to this channel receive the frame. */
   channel: string
   event: string
   /** A JSON string for REST and device events; whatever the client sent for client events. */
@@ -12,4 +13,6 @@ export interface ChannelEnvelope {
   exceptSocketId?: string | undefined
   /** Added on presence client events (pusher-protocol §6.4). */
   userId?: string | undefined
+  /** The frame omits `channel`: watchlist events are global in pusher-js (§8). */
+  global?: boolean | undefined
 }

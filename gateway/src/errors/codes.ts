@@ -8,6 +8,7 @@ export const errorDocs = {
   FC_ERR_CONFIG_FILE: 'The configuration file cannot be read or is not valid YAML.',
   FC_ERR_PORT_IN_USE: 'A listener could not bind because its port is already taken.',
   FC_ERR_LISTEN: 'A listener could not bind for a reason other than a taken port.',
+  FC_ERR_TLS_FILE: 'A TLS certificate or key file named in the configuration cannot be read.',
   FC_ERR_STORE_OPEN: 'The SQLite store file cannot be opened or created.',
   FC_ERR_STORE_SCHEMA: 'The store was written by a newer Fleetcast or a migration failed.',
   FC_ERR_APP_NOT_FOUND: 'No app has the given id.',

@@ -18,6 +18,8 @@ export const PusherCode = {
   NoProtocol: 4008,
   Unauthorized: 4009,
   OverCapacity: 4100,
+  /** The client reads too slowly: its send buffer passed pusher.maxBufferedBytes. */
+  SlowConsumer: 4101,
   /** Server going away (shutdown, rebalance); clients reconnect immediately. */
   Reconnect: 4200,
   PongTimeout: 4201,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { AppConfig } from '../config/schema.js'
+import { type AppConfig, appSchema } from '../config/schema.js'
 import type { App } from '../domain/app.js'
 import type { Store } from '../store/open-store.js'
 
@@ -10,14 +10,13 @@ import type { Store } from '../store/open-store.js'
 export function bootstrapApps(store: Store, configured: readonly AppConfig[]): App | undefined {
   upsertConfiguredApps(store, configured)
   if (store.apps.count() > 0) return undefined
-  return store.apps.upsert({
-    id: `app-${randomBytes(3).toString('hex')}`,
-    key: randomBytes(10).toString('hex'),
-    secret: randomBytes(10).toString('hex'),
-    enabled: true,
-    clientEvents: false,
-    webhooks: [],
-  })
+  return store.apps.upsert(
+    appSchema.parse({
+      id: `app-${randomBytes(3).toString('hex')}`,
+      key: randomBytes(10).toString('hex'),
+      secret: randomBytes(10).toString('hex'),
+    }),
+  )
 }
 
 /** The config is the source of truth for the apps it lists; the CLI applies it too. */

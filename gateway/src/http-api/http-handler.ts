@@ -11,8 +11,7 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
 
 /** Plain HTTP requests on the gateway port. Every answer is JSON, errors as `{ "error": ... }`. */
 export function createHttpHandler() {
-  return (request: IncomingMessage, response: ServerResponse): void => {
-    const pathname = new URL(request.url ?? '/', 'http://localhost').pathname
+  return (request: IncomingMessage, response: ServerResponse, pathname: string): void => {
     if (pathname === '/healthz' && (request.method === 'GET' || request.method === 'HEAD')) {
       sendJson(response, 200, { status: 'ok' })
       return

@@ -6,7 +6,10 @@ export const Events = {
   Pong: 'pusher:pong',
   Subscribe: 'pusher:subscribe',
   Unsubscribe: 'pusher:unsubscribe',
+  Signin: 'pusher:signin',
+  SigninSuccess: 'pusher:signin_success',
   SubscriptionError: 'pusher:subscription_error',
+  CacheMiss: 'pusher:cache_miss',
   SubscriptionSucceeded: 'pusher_internal:subscription_succeeded',
 } as const
 
@@ -16,6 +19,8 @@ export interface ClientFrame {
   channel?: string | undefined
   /** Objects as pusher-js sends them; JSON strings from other SDKs are parsed (pusher-protocol §0.3). */
   data: unknown
+  /** `data` exactly as it arrived, for client events, which are forwarded unchanged (§2). */
+  rawData: unknown
 }
 
 /** Returns the frame, or a sentence saying what is wrong with it. */
@@ -36,7 +41,7 @@ export function parseClientFrame(text: string): ClientFrame | string {
   if (channel !== undefined && typeof channel !== 'string') {
     return 'Invalid message format: "channel" must be a string'
   }
-  return { event, channel, data: decodeData(data) }
+  return { event, channel, data: decodeData(data), rawData: data }
 }
 
 function decodeData(data: unknown): unknown {
@@ -46,6 +51,14 @@ function decodeData(data: unknown): unknown {
   } catch {
     return data
   }
+}
+
+/** Reads one field of a frame's data object; undefined when data is not an object. */
+export function dataField(frame: ClientFrame, name: string): unknown {
+  const data = frame.data
+  return typeof data === 'object' && data !== null
+    ? (data as Record<string, unknown>)[name]
+    : undefined
 }
 
 /** Server frames: `pusher:*` and `pusher_internal:*` data goes out as a JSON string (§2). */

@@ -1,81 +1,157 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { type RawData, type WebSocket, WebSocketServer } from 'ws'
-import type { ChannelHub } from '../channels/channel-hub.js'
+import type { Channels } from '../channels/channels.js'
+import type { UserSessions } from '../channels/user-sessions.js'
+import type { Config } from '../config/schema.js'
 import type { App } from '../domain/app.js'
 import { PusherCode, type PusherCodeValue } from '../errors/pusher-codes.js'
 import type { Logger } from '../log.js'
 import { PusherConnection } from './connection.js'
+import type { EdgeContext } from './handlers/context.js'
 import { dispatchFrame } from './handlers/index.js'
+import { startLivenessSweep } from './liveness.js'
+import { originAllowed } from './origin.js'
 import { Events, encodeError, parseClientFrame } from './protocol.js'
 
 export interface PusherEdgeOptions {
-  hub: ChannelHub
+  channels: Channels
+  users: UserSessions
   log: Logger
+  limits: Readonly<Config['pusher']>
   findAppByKey(key: string): App | undefined
   nextSocketId(): string
-  activityTimeout: number
-  maxFrameBytes: number
+}
+
+/** Counters the metrics endpoint reads. */
+export interface PusherEdgeStats {
+  slowConsumersClosed: number
 }
 
 const APP_PATH = /^\/app\/([^/]+)\/?$/
+const SUPPORTED_PROTOCOLS = { min: 5, max: 7 }
 
-/** The Pusher WebSocket endpoint `/app/{key}`: handshake, frames in, cleanup on close. */
+/** The Pusher WebSocket endpoint `/app/{key}`: handshake checks, frames in, cleanup on close. */
 export class PusherEdge {
+  readonly stats: PusherEdgeStats = { slowConsumersClosed: 0 }
   readonly #options: PusherEdgeOptions
+  readonly #context: EdgeContext
   readonly #wss: WebSocketServer
   readonly #connections = new Set<PusherConnection>()
+  readonly #perApp = new Map<string, number>()
+  readonly #stopSweep: () => void
 
   constructor(options: PusherEdgeOptions) {
     this.#options = options
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes })
+    this.#context = { channels: options.channels, users: options.users, limits: options.limits }
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.limits.maxFrameBytes })
+    this.#stopSweep = startLivenessSweep(this.#connections, options.limits)
   }
 
   get connectionCount(): number {
     return this.#connections.size
   }
 
-  /** True when the request path belongs to this edge. */
+  /** True when the path (prefix already removed) belongs to this edge. */
   matches(pathname: string): boolean {
     return APP_PATH.test(pathname)
   }
 
-  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, pathname: string): void {
+  handleUpgrade(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    url: URL,
+    pathname: string,
+  ): void {
     const key = decodeURIComponent(APP_PATH.exec(pathname)?.[1] ?? '')
-    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, key))
+    // The upgrade always completes: pusher-js reads the close code to decide whether to retry.
+    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, request, url, key))
   }
 
-  #accept(ws: WebSocket, key: string): void {
+  /** The first refusal that applies, in the order pusher-protocol §1 lists them. */
+  #refusal(
+    app: App | undefined,
+    request: IncomingMessage,
+    url: URL,
+    key: string,
+  ): [PusherCodeValue, string] | undefined {
+    if (!app) return [PusherCode.AppNotFound, `App key ${key.slice(0, 64)} does not exist`]
+    if (!app.enabled) return [PusherCode.AppDisabled, 'Application is disabled']
+    const protocol = url.searchParams.get('protocol')
+    if (protocol !== null) {
+      if (!/^\d+$/.test(protocol))
+        return [PusherCode.InvalidVersionFormat, 'Invalid version string format']
+      const version = Number(protocol)
+      if (version < SUPPORTED_PROTOCOLS.min || version > SUPPORTED_PROTOCOLS.max) {
+        return [PusherCode.UnsupportedProtocol, `Unsupported protocol version ${version}`]
+      }
+    }
+    if (!originAllowed(request.headers.origin, app.allowedOrigins))
+      return [PusherCode.Unauthorized, 'Origin not allowed']
+    if (app.maxConnections !== null && (this.#perApp.get(app.id) ?? 0) >= app.maxConnections) {
+      return [PusherCode.OverConnectionQuota, 'Application is over connection quota']
+    }
+    return undefined
+  }
+
+  #accept(ws: WebSocket, request: IncomingMessage, url: URL, key: string): void {
     const { log } = this.#options
     ws.on('error', (error) => log.debug({ err: error }, 'websocket error'))
     const app = this.#options.findAppByKey(key)
-    // The upgrade completes before refusing: pusher-js reads the close code to decide not to retry.
-    if (!app) {
-      refuse(ws, PusherCode.AppNotFound, `App key ${key.slice(0, 64)} does not exist`)
+    const refusal = this.#refusal(app, request, url, key)
+    if (refusal || !app) {
+      const [code, message] = refusal ?? [PusherCode.AppNotFound, 'App not found']
+      ws.send(encodeError(code, message))
+      ws.close(code, message)
       return
     }
-    if (!app.enabled) {
-      refuse(ws, PusherCode.AppDisabled, 'Application is disabled')
-      return
-    }
-
     const socketId = this.#options.nextSocketId()
     const connection = new PusherConnection(
       ws,
       app,
       socketId,
       log.child({ socketId, appId: app.id }),
+      this.#options.limits,
+      () => {
+        this.stats.slowConsumersClosed += 1
+        connection.log.warn('closed a slow reader: its send buffer is full')
+      },
     )
     this.#connections.add(connection)
+    this.#perApp.set(app.id, (this.#perApp.get(app.id) ?? 0) + 1)
+    const authTimer = this.#startAuthenticationDeadline(connection)
     ws.on('message', (data, isBinary) => this.#onMessage(connection, data, isBinary))
-    ws.on('close', () => this.#onClose(connection))
+    const alive = () => {
+      connection.usesControlFrames = true
+      connection.touch()
+    }
+    ws.on('ping', alive)
+    ws.on('pong', alive)
+    ws.on('close', () => {
+      if (authTimer) clearTimeout(authTimer)
+      this.#onClose(connection)
+    })
     connection.sendEvent(Events.ConnectionEstablished, {
       socket_id: socketId,
-      activity_timeout: this.#options.activityTimeout,
+      activity_timeout: this.#options.limits.activityTimeout,
     })
   }
 
+  /** Authorized connections (§8): sign in within the app's timeout or be closed with 4009. */
+  #startAuthenticationDeadline(connection: PusherConnection): NodeJS.Timeout | undefined {
+    const seconds = connection.app.userAuthenticationTimeout
+    if (seconds <= 0) return undefined
+    const timer = setTimeout(() => {
+      if (!connection.user)
+        connection.close(PusherCode.Unauthorized, 'Connection not authorized within timeout')
+    }, seconds * 1000)
+    timer.unref()
+    return timer
+  }
+
   #onMessage(connection: PusherConnection, data: RawData, isBinary: boolean): void {
+    connection.touch()
     if (isBinary) {
       connection.sendError(
         PusherCode.InvalidMessage,
@@ -88,35 +164,41 @@ export class PusherEdge {
       connection.sendError(PusherCode.InvalidMessage, frame)
       return
     }
-    try {
-      dispatchFrame(connection, frame, { hub: this.#options.hub })
-    } catch (error) {
-      // A bug in one handler must cost one message, never the process or other sockets.
-      connection.log.error({ err: error, event: frame.event }, 'frame handler failed')
-      connection.sendError(PusherCode.InvalidMessage, 'Internal error while handling the message')
-    }
+    connection.enqueue(async () => {
+      if (!connection.isOpen) return
+      try {
+        await dispatchFrame(connection, frame, this.#context)
+      } catch (error) {
+        // A bug in one handler costs one message, never the process or other sockets.
+        connection.log.error({ err: error, event: frame.event }, 'frame handler failed')
+        connection.sendError(PusherCode.InvalidMessage, 'Internal error while handling the message')
+      }
+    })
   }
 
   #onClose(connection: PusherConnection): void {
     this.#connections.delete(connection)
-    for (const channel of connection.channels) {
-      this.#options.hub.unsubscribe(connection.app.id, channel, connection)
-    }
-    connection.channels.clear()
+    const left = (this.#perApp.get(connection.appId) ?? 1) - 1
+    if (left > 0) this.#perApp.set(connection.appId, left)
+    else this.#perApp.delete(connection.appId)
+    // Queued after any frame still being handled, so a half-done subscribe is undone too.
+    connection.enqueue(async () => {
+      const { channels, users } = this.#options
+      for (const channel of connection.channels.keys())
+        await channels.unsubscribe(connection, channel)
+      connection.channels.clear()
+      if (connection.user) await users.signOut(connection, connection.user)
+    })
   }
 
   /** Asks every client to reconnect elsewhere (4200) and waits for the sockets to go. */
   async close(graceMs = 2000): Promise<void> {
-    for (const connection of this.#connections) {
+    this.#stopSweep()
+    for (const connection of this.#connections)
       connection.close(PusherCode.Reconnect, 'Server shutting down')
-    }
     await closeServer(this.#wss, graceMs)
+    this.#options.channels.flushPendingLeaves()
   }
-}
-
-function refuse(ws: WebSocket, code: PusherCodeValue, message: string): void {
-  ws.send(encodeError(code, message))
-  ws.close(code, message)
 }
 
 /** Closes the server, terminating clients that have not finished their close handshake in time. */
@@ -124,7 +206,10 @@ function closeServer(wss: WebSocketServer, graceMs: number): Promise<void> {
   const pending = [...wss.clients].map(
     (ws) =>
       new Promise<void>((resolve) => {
-        if (ws.readyState === ws.CLOSED) return resolve()
+        if (ws.readyState === ws.CLOSED) {
+          resolve()
+          return
+        }
         const timer = setTimeout(() => ws.terminate(), graceMs)
         ws.once('close', () => {
           clearTimeout(timer)

@@ -1,5 +1,4 @@
 import type { Database, Statement } from 'better-sqlite3'
-import type { AppConfig } from '../config/schema.js'
 import type { App } from '../domain/app.js'
 import { GatewayError } from '../errors/gateway-error.js'
 
@@ -10,6 +9,10 @@ interface AppRow {
   enabled: number
   client_events: number
   webhooks: string
+  max_connections: number | null
+  allowed_origins: string
+  user_auth_timeout: number
+  subscription_count: number
 }
 
 function toApp(row: AppRow): App {
@@ -20,6 +23,26 @@ function toApp(row: AppRow): App {
     enabled: row.enabled === 1,
     clientEvents: row.client_events === 1,
     webhooks: JSON.parse(row.webhooks) as App['webhooks'],
+    maxConnections: row.max_connections,
+    allowedOrigins: JSON.parse(row.allowed_origins) as string[],
+    userAuthenticationTimeout: row.user_auth_timeout,
+    subscriptionCount: row.subscription_count === 1,
+  }
+}
+
+function toRow(app: App, now: number): Record<string, unknown> {
+  return {
+    id: app.id,
+    key: app.key,
+    secret: app.secret,
+    enabled: app.enabled ? 1 : 0,
+    clientEvents: app.clientEvents ? 1 : 0,
+    webhooks: JSON.stringify(app.webhooks),
+    maxConnections: app.maxConnections,
+    allowedOrigins: JSON.stringify(app.allowedOrigins),
+    userAuthTimeout: app.userAuthenticationTimeout,
+    subscriptionCount: app.subscriptionCount ? 1 : 0,
+    now,
   }
 }
 
@@ -40,11 +63,15 @@ export class AppRepository {
     this.#all = db.prepare('SELECT * FROM apps ORDER BY id')
     this.#count = db.prepare('SELECT COUNT(*) AS n FROM apps')
     this.#upsert = db.prepare(`
-      INSERT INTO apps (id, key, secret, enabled, client_events, webhooks, created_at, updated_at)
-      VALUES (@id, @key, @secret, @enabled, @clientEvents, @webhooks, @now, @now)
+      INSERT INTO apps (id, key, secret, enabled, client_events, webhooks, max_connections,
+        allowed_origins, user_auth_timeout, subscription_count, created_at, updated_at)
+      VALUES (@id, @key, @secret, @enabled, @clientEvents, @webhooks, @maxConnections,
+        @allowedOrigins, @userAuthTimeout, @subscriptionCount, @now, @now)
       ON CONFLICT(id) DO UPDATE SET key = excluded.key, secret = excluded.secret,
         enabled = excluded.enabled, client_events = excluded.client_events,
-        webhooks = excluded.webhooks, updated_at = excluded.updated_at`)
+        webhooks = excluded.webhooks, max_connections = excluded.max_connections,
+        allowed_origins = excluded.allowed_origins, user_auth_timeout = excluded.user_auth_timeout,
+        subscription_count = excluded.subscription_count, updated_at = excluded.updated_at`)
   }
 
   findById(id: string): App | undefined {
@@ -66,7 +93,7 @@ export class AppRepository {
   }
 
   /** Inserts or updates by id. A key already used by another app is refused by name. */
-  upsert(app: AppConfig): App {
+  upsert(app: App): App {
     const holder = this.findByKey(app.key)
     if (holder && holder.id !== app.id) {
       throw new GatewayError(
@@ -74,15 +101,9 @@ export class AppRepository {
         `App "${app.id}" has key "${app.key}", which stored app "${holder.id}" already uses`,
       )
     }
-    this.#upsert.run({
-      id: app.id,
-      key: app.key,
-      secret: app.secret,
-      enabled: app.enabled ? 1 : 0,
-      clientEvents: app.clientEvents ? 1 : 0,
-      webhooks: JSON.stringify(app.webhooks),
-      now: Date.now(),
-    })
-    return { ...app, webhooks: [...app.webhooks] }
+    this.#upsert.run(toRow(app, Date.now()))
+    const stored = this.findById(app.id)
+    if (!stored) throw new Error(`app ${app.id} vanished right after upsert`)
+    return stored
   }
 }

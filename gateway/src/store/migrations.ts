@@ -38,6 +38,18 @@ export const migrations: readonly Migration[] = [
       `)
     },
   },
+  {
+    version: 2,
+    name: 'app connection settings',
+    up(db) {
+      db.exec(`
+        ALTER TABLE apps ADD COLUMN max_connections INTEGER;
+        ALTER TABLE apps ADD COLUMN allowed_origins TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE apps ADD COLUMN user_auth_timeout INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE apps ADD COLUMN subscription_count INTEGER NOT NULL DEFAULT 0;
+      `)
+    },
+  },
 ]
 
 /**

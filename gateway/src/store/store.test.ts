@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { verifySecret } from '../auth/secret-hash.js'
+import { appSchema } from '../config/schema.js'
 import { GatewayError } from '../errors/gateway-error.js'
 import { bootstrapApps } from '../fleet/bootstrap-apps.js'
 import { provisionDevice } from '../fleet/provision-device.js'
@@ -23,14 +24,7 @@ async function rejection(promise: Promise<unknown>): Promise<GatewayError> {
   return error
 }
 
-const app = {
-  id: 'app-1',
-  key: 'key-1',
-  secret: 'secret-123',
-  enabled: true,
-  clientEvents: false,
-  webhooks: [],
-}
+const app = appSchema.parse({ id: 'app-1', key: 'key-1', secret: 'secret-123' })
 
 describe('migrations', () => {
   it('applies every migration once, in WAL mode, and records them', () => {
@@ -59,7 +53,7 @@ describe('migrations', () => {
     const broken = [
       ...migrations,
       {
-        version: 2,
+        version: (migrations.at(-1)?.version ?? 0) + 1,
         name: 'broken',
         up: (d: typeof db) => {
           d.exec('CREATE TABLE half (x)')
@@ -67,9 +61,11 @@ describe('migrations', () => {
         },
       },
     ]
-    expect(() => migrate(db, broken)).toThrow(/Migration 2 \(broken\) failed/)
+    expect(() => migrate(db, broken)).toThrow(/Migration \d+ \(broken\) failed/)
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'half'").get()).toBeUndefined()
-    expect(db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get()).toEqual({ v: 1 })
+    expect(db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get()).toEqual({
+      v: migrations.at(-1)?.version,
+    })
   })
 })
 

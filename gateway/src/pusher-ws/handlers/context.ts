@@ -1,13 +1,17 @@
-import type { ChannelHub } from '../../channels/channel-hub.js'
+import type { Channels } from '../../channels/channels.js'
+import type { UserSessions } from '../../channels/user-sessions.js'
+import type { Config } from '../../config/schema.js'
 import type { PusherConnection } from '../connection.js'
 import type { ClientFrame } from '../protocol.js'
 
 export interface EdgeContext {
-  hub: ChannelHub
+  channels: Channels
+  users: UserSessions
+  limits: Readonly<Config['pusher']>
 }
 
 export type FrameHandler = (
   connection: PusherConnection,
   frame: ClientFrame,
   context: EdgeContext,
-) => void
+) => void | Promise<void>

@@ -1,10 +1,10 @@
+import { dataField } from '../protocol.js'
 import type { FrameHandler } from './context.js'
 
 /** pusher-protocol §3.2: leave the channel; no reply. */
-export const handleUnsubscribe: FrameHandler = (connection, frame, { hub }) => {
-  const data = frame.data
-  const channel =
-    typeof data === 'object' && data !== null ? (data as { channel?: unknown }).channel : undefined
-  if (typeof channel !== 'string') return
-  if (hub.unsubscribe(connection.app.id, channel, connection)) connection.channels.delete(channel)
+export const handleUnsubscribe: FrameHandler = async (connection, frame, { channels }) => {
+  const channel = dataField(frame, 'channel')
+  if (typeof channel !== 'string' || !connection.channels.has(channel)) return
+  connection.channels.delete(channel)
+  await channels.unsubscribe(connection, channel)
 }
