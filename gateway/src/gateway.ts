@@ -41,6 +41,8 @@ export interface Gateway {
 
 export interface GatewayDeps {
   log?: Logger
+  /** Socket id source; tests pass a fixed one to check the spec's signature vectors. */
+  nextSocketId?: () => string
 }
 
 /**
@@ -74,7 +76,7 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
     log: log.child({ mod: 'pusher-ws' }),
     limits: config.pusher,
     findAppByKey: (key) => store.apps.findByKey(key),
-    nextSocketId: createSocketIdGenerator(),
+    nextSocketId: deps.nextSocketId ?? createSocketIdGenerator(),
   })
   let httpServer: Server
   try {
