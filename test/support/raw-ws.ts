@@ -3,12 +3,26 @@ import { connect, type Socket } from 'node:net'
 import { onTestFinished } from 'vitest'
 import WebSocket from 'ws'
 
+export interface RawSocketOptions {
+  /** Query string after `?`; pusher-js's own by default. */
+  query?: string
+  /** Sent as the Origin header, as a browser would. */
+  origin?: string
+  /** Path before `/app/{key}` (pusher-js wsPath). */
+  prefix?: string
+}
+
 /** A plain `ws` client on the Pusher path, for frames pusher-js would never send. */
 export async function openRawPusherSocket(
   port: number,
   key: string,
+  options: RawSocketOptions = {},
 ): Promise<{ ws: WebSocket; frames: FrameQueue }> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/app/${key}?protocol=7&client=js&version=8.6.0`)
+  const query = options.query ?? 'protocol=7&client=js&version=8.6.0&flash=false'
+  const ws = new WebSocket(
+    `ws://127.0.0.1:${port}${options.prefix ?? ''}/app/${key}?${query}`,
+    options.origin === undefined ? {} : { origin: options.origin },
+  )
   onTestFinished(() => ws.terminate())
   const frames = new FrameQueue(ws)
   await new Promise<void>((resolve, reject) => {
@@ -18,24 +32,29 @@ export async function openRawPusherSocket(
   return { ws, frames }
 }
 
-/** Collects parsed text frames so a test can await "the next one". */
+/** Collects text frames so a test can await "the next one", parsed or byte for byte. */
 export class FrameQueue {
-  readonly #frames: Array<Record<string, unknown>> = []
-  readonly #waiters: Array<(frame: Record<string, unknown>) => void> = []
+  readonly #frames: string[] = []
+  readonly #waiters: Array<(frame: string) => void> = []
 
   constructor(ws: WebSocket) {
     ws.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as Record<string, unknown>
+      const text = data.toString()
       const waiter = this.#waiters.shift()
-      if (waiter) waiter(frame)
-      else this.#frames.push(frame)
+      if (waiter) waiter(text)
+      else this.#frames.push(text)
     })
   }
 
-  next(): Promise<Record<string, unknown>> {
+  /** The next frame exactly as it arrived. */
+  nextText(): Promise<string> {
     const frame = this.#frames.shift()
-    if (frame) return Promise.resolve(frame)
+    if (frame !== undefined) return Promise.resolve(frame)
     return new Promise((resolve) => this.#waiters.push(resolve))
+  }
+
+  async next(): Promise<Record<string, unknown>> {
+    return JSON.parse(await this.nextText()) as Record<string, unknown>
   }
 }
 
