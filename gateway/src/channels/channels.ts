@@ -1,8 +1,10 @@
 import type { Adapter, PresenceMember } from '../adapter/adapter.js'
 import { channelKind, isCache, isPresence } from '../domain/channel.js'
 import type { ChannelEnvelope } from '../domain/envelope.js'
+import type { LifecycleEvent, LifecycleListener } from '../domain/lifecycle.js'
 import type { Logger } from '../log.js'
 import type { ChannelHub, Subscriber } from './channel-hub.js'
+import { DeferredLeaves } from './deferred-leaves.js'
 
 /** A socket as the channel layer sees it. */
 export interface ChannelSocket extends Subscriber {
@@ -20,6 +22,8 @@ export interface ChannelsOptions {
   maxPresenceMembers: number
   /** Whether the app wants pusher_internal:subscription_count broadcasts. */
   countsSubscriptions(appId: string): boolean
+  /** Told of occupancy, membership, cache misses and client events (webhooks, metrics). */
+  onLifecycle?: LifecycleListener | undefined
 }
 
 export type SubscribeResult =
@@ -36,11 +40,11 @@ const MEMBER_REMOVED = 'pusher_internal:member_removed'
  */
 export class Channels {
   readonly #options: ChannelsOptions
-  /** Presence sockets that left but still count until their grace period ends. */
-  readonly #pendingLeaves = new Map<string, NodeJS.Timeout>()
+  readonly #departures: DeferredLeaves
 
   constructor(options: ChannelsOptions) {
     this.#options = options
+    this.#departures = new DeferredLeaves(options.presenceGraceMs)
   }
 
   /**
@@ -56,55 +60,66 @@ export class Channels {
     onJoined: (result: SubscribeResult) => void,
   ): Promise<SubscribeResult> {
     const { hub, adapter } = this.#options
+    const { appId, socketId } = socket
     const kind = channelKind(channel)
     const result: SubscribeResult = { ok: true }
     let firstForUser = false
     if (isPresence(kind) && member) {
-      const resumed = this.#cancelPendingLeave(socket.appId, channel, socket.socketId)
-      if (!resumed) {
-        const members = await adapter.presence.members(socket.appId, channel)
+      if (!this.#departures.cancel(appId, channel, socketId)) {
+        const members = await adapter.presence.members(appId, channel)
         const known = members.some((m) => m.userId === member.userId)
-        if (!known && members.length >= this.#options.maxPresenceMembers)
+        if (!known && members.length >= this.#options.maxPresenceMembers) {
           return { ok: false, reason: 'member-limit' }
-        firstForUser = (await adapter.presence.join(socket.appId, channel, socket.socketId, member))
-          .firstForUser
+        }
+        firstForUser = (await adapter.presence.join(appId, channel, socketId, member)).firstForUser
       }
-      result.roster = await adapter.presence.members(socket.appId, channel)
+      result.roster = await adapter.presence.members(appId, channel)
     }
     if (isCache(kind)) {
-      const cached = await adapter.cache.get(socket.appId, channel)
+      const cached = await adapter.cache.get(appId, channel)
       result.cached = cached ? { event: cached.event, data: cached.data } : null
     }
-    const count = await adapter.occupancy.add(socket.appId, channel, socket.socketId)
+    const count = await adapter.occupancy.add(appId, channel, socketId)
     if (!socket.isOpen) {
       // The socket went away while the registries were answering: undo, as a close would.
       await this.unsubscribe(socket, channel)
       return { ok: false, reason: 'closed' }
     }
-    hub.subscribe(socket.appId, channel, socket)
+    hub.subscribe(appId, channel, socket)
     // The joiner hears of its subscription before any broadcast the join itself causes.
     onJoined(result)
+    if (count === 1) this.#emit({ name: 'channel_occupied', appId, channel })
+    if (result.cached === null) this.#emit({ name: 'cache_miss', appId, channel })
     if (firstForUser && member) {
       this.#publish({
-        appId: socket.appId,
+        appId,
         channel,
         event: MEMBER_ADDED,
         data: JSON.stringify({ user_id: member.userId, user_info: member.userInfo }),
-        exceptSocketId: socket.socketId,
+        exceptSocketId: socketId,
       })
+      this.#emit({ name: 'member_added', appId, channel, userId: member.userId })
     }
-    if (!isPresence(kind)) this.#announceCount(socket.appId, channel, count)
+    if (!isPresence(kind)) this.#countChanged(appId, channel, count)
     return result
   }
 
   /** Leaves a channel; a presence member is only removed after the grace period. */
   async unsubscribe(socket: ChannelSocket, channel: string): Promise<void> {
     const { hub, adapter } = this.#options
-    hub.unsubscribe(socket.appId, channel, socket)
-    const count = await adapter.occupancy.remove(socket.appId, channel, socket.socketId)
-    const kind = channelKind(channel)
-    if (isPresence(kind)) this.#leavePresenceLater(socket.appId, channel, socket.socketId)
-    else this.#announceCount(socket.appId, channel, count)
+    const { appId, socketId } = socket
+    hub.unsubscribe(appId, channel, socket)
+    const count = await adapter.occupancy.remove(appId, channel, socketId)
+    if (count === 0) this.#emit({ name: 'channel_vacated', appId, channel })
+    if (!isPresence(channelKind(channel))) {
+      this.#countChanged(appId, channel, count)
+      return
+    }
+    this.#departures.schedule(appId, channel, socketId, () => {
+      this.#leavePresence(appId, channel, socketId).catch((error: unknown) =>
+        this.#options.log.error({ err: error, channel }, 'presence leave failed'),
+      )
+    })
   }
 
   /** Publishes an event to a channel, storing it first when it is a cache channel (§6.3). */
@@ -120,21 +135,39 @@ export class Channels {
   }
 
   /** Client events are never cached (§6.3) and never echoed to the sender (§6.4). */
-  relayClientEvent(envelope: ChannelEnvelope): void {
+  relayClientEvent(envelope: ChannelEnvelope & { exceptSocketId: string }): void {
     this.#publish(envelope)
+    this.#emit({
+      name: 'client_event',
+      appId: envelope.appId,
+      channel: envelope.channel,
+      event: envelope.event,
+      data:
+        typeof envelope.data === 'string' ? envelope.data : JSON.stringify(envelope.data ?? null),
+      socketId: envelope.exceptSocketId,
+      userId: envelope.userId,
+    })
   }
 
-  /** Ends every pending grace period now; used on shutdown. */
+  /** Drops pending presence departures; used on shutdown. */
   flushPendingLeaves(): void {
-    for (const timer of this.#pendingLeaves.values()) clearTimeout(timer)
-    this.#pendingLeaves.clear()
+    this.#departures.clear()
   }
 
   #publish(envelope: ChannelEnvelope): void {
     this.#options.adapter.publish(envelope)
   }
 
-  #announceCount(appId: string, channel: string, count: number): void {
+  #emit(event: LifecycleEvent): void {
+    try {
+      this.#options.onLifecycle?.(event)
+    } catch (error) {
+      this.#options.log.error({ err: error, lifecycle: event.name }, 'lifecycle listener failed')
+    }
+  }
+
+  #countChanged(appId: string, channel: string, count: number): void {
+    this.#emit({ name: 'subscription_count', appId, channel, subscriptionCount: count })
     if (!this.#options.countsSubscriptions(appId)) return
     this.#publish({
       appId,
@@ -142,32 +175,6 @@ export class Channels {
       event: SUBSCRIPTION_COUNT,
       data: JSON.stringify({ subscription_count: count }),
     })
-  }
-
-  #leavePresenceLater(appId: string, channel: string, socketId: string): void {
-    const key = `${appId}\u0000${channel}\u0000${socketId}`
-    const leave = () => {
-      this.#pendingLeaves.delete(key)
-      this.#leavePresence(appId, channel, socketId).catch((error: unknown) =>
-        this.#options.log.error({ err: error, channel }, 'presence leave failed'),
-      )
-    }
-    if (this.#options.presenceGraceMs <= 0) {
-      leave()
-      return
-    }
-    const timer = setTimeout(leave, this.#options.presenceGraceMs)
-    timer.unref()
-    this.#pendingLeaves.set(key, timer)
-  }
-
-  #cancelPendingLeave(appId: string, channel: string, socketId: string): boolean {
-    const key = `${appId}\u0000${channel}\u0000${socketId}`
-    const timer = this.#pendingLeaves.get(key)
-    if (!timer) return false
-    clearTimeout(timer)
-    this.#pendingLeaves.delete(key)
-    return true
   }
 
   async #leavePresence(appId: string, channel: string, socketId: string): Promise<void> {
@@ -183,5 +190,6 @@ export class Channels {
       event: MEMBER_REMOVED,
       data: JSON.stringify({ user_id: userId }),
     })
+    this.#emit({ name: 'member_removed', appId, channel, userId })
   }
 }

@@ -69,6 +69,9 @@ describe('loadConfig', () => {
         allowedOrigins: [],
         userAuthenticationTimeout: 0,
         subscriptionCount: false,
+        maxBackendEventsPerSecond: null,
+        maxReadRequestsPerSecond: null,
+        maxMessagesPerDay: null,
       },
     ])
   })

@@ -77,6 +77,29 @@ export const appSchema = z.strictObject({
     .describe(
       'Send pusher_internal:subscription_count to subscribers when a channel count changes.',
     ),
+  maxBackendEventsPerSecond: z
+    .number()
+    .int()
+    .min(1)
+    .nullable()
+    .default(null)
+    .describe(
+      'Events per second the backend may trigger (a batch counts each event); 429 past it.',
+    ),
+  maxReadRequestsPerSecond: z
+    .number()
+    .int()
+    .min(1)
+    .nullable()
+    .default(null)
+    .describe('GET requests per second to the REST API; 429 past it.'),
+  maxMessagesPerDay: z
+    .number()
+    .int()
+    .min(1)
+    .nullable()
+    .default(null)
+    .describe('Daily message quota (UTC day); triggers get 403 once it is spent.'),
 })
 
 export const configSchema = z
@@ -179,6 +202,64 @@ export const configSchema = z
           .min(1)
           .default(1800)
           .describe('Seconds a cache channel keeps its last event.'),
+      })
+      .prefault({}),
+    rest: z
+      .strictObject({
+        timestampWindow: z
+          .number()
+          .int()
+          .min(0)
+          .default(600)
+          .describe('Seconds auth_timestamp may differ from the clock (0: not checked).'),
+        maxBodyBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(256 * 1024)
+          .describe('Largest REST request body; larger ones get 413.'),
+      })
+      .prefault({}),
+    webhooks: z
+      .strictObject({
+        batchWindow: z
+          .number()
+          .int()
+          .min(0)
+          .default(0)
+          .describe(
+            'Milliseconds to gather webhook events into one POST per URL; 0 sends each alone.',
+          ),
+        timeout: z
+          .number()
+          .min(0.1)
+          .default(5)
+          .describe(
+            'Seconds a webhook receiver has to answer before the attempt counts as failed.',
+          ),
+        retryFor: z
+          .number()
+          .int()
+          .min(0)
+          .default(300)
+          .describe(
+            'Seconds a failed webhook keeps being retried (exponential backoff) before it is dropped.',
+          ),
+        delay: z
+          .number()
+          .min(0)
+          .default(3)
+          .describe(
+            'Seconds channel_vacated and member_removed wait; a rejoin within them cancels both.',
+          ),
+        maxQueued: z
+          .number()
+          .int()
+          .min(1)
+          .default(10000)
+          .describe(
+            'Webhook POSTs that may wait in the queue; past it the oldest are dropped and counted.',
+          ),
       })
       .prefault({}),
     store: z

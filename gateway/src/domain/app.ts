@@ -19,4 +19,10 @@ export interface App {
   userAuthenticationTimeout: number
   /** Whether subscribers get pusher_internal:subscription_count. */
   subscriptionCount: boolean
+  /** REST trigger budget (events per second); null for no limit. */
+  maxBackendEventsPerSecond: number | null
+  /** REST read budget (GET requests per second); null for no limit. */
+  maxReadRequestsPerSecond: number | null
+  /** Messages per UTC day; null for no quota. */
+  maxMessagesPerDay: number | null
 }

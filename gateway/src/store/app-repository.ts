@@ -13,6 +13,9 @@ interface AppRow {
   allowed_origins: string
   user_auth_timeout: number
   subscription_count: number
+  max_backend_events_per_second: number | null
+  max_read_requests_per_second: number | null
+  max_messages_per_day: number | null
 }
 
 function toApp(row: AppRow): App {
@@ -27,6 +30,9 @@ function toApp(row: AppRow): App {
     allowedOrigins: JSON.parse(row.allowed_origins) as string[],
     userAuthenticationTimeout: row.user_auth_timeout,
     subscriptionCount: row.subscription_count === 1,
+    maxBackendEventsPerSecond: row.max_backend_events_per_second,
+    maxReadRequestsPerSecond: row.max_read_requests_per_second,
+    maxMessagesPerDay: row.max_messages_per_day,
   }
 }
 
@@ -42,6 +48,9 @@ function toRow(app: App, now: number): Record<string, unknown> {
     allowedOrigins: JSON.stringify(app.allowedOrigins),
     userAuthTimeout: app.userAuthenticationTimeout,
     subscriptionCount: app.subscriptionCount ? 1 : 0,
+    maxBackendEvents: app.maxBackendEventsPerSecond,
+    maxReadRequests: app.maxReadRequestsPerSecond,
+    maxMessagesPerDay: app.maxMessagesPerDay,
     now,
   }
 }
@@ -64,14 +73,19 @@ export class AppRepository {
     this.#count = db.prepare('SELECT COUNT(*) AS n FROM apps')
     this.#upsert = db.prepare(`
       INSERT INTO apps (id, key, secret, enabled, client_events, webhooks, max_connections,
-        allowed_origins, user_auth_timeout, subscription_count, created_at, updated_at)
+        allowed_origins, user_auth_timeout, subscription_count, max_backend_events_per_second,
+        max_read_requests_per_second, max_messages_per_day, created_at, updated_at)
       VALUES (@id, @key, @secret, @enabled, @clientEvents, @webhooks, @maxConnections,
-        @allowedOrigins, @userAuthTimeout, @subscriptionCount, @now, @now)
+        @allowedOrigins, @userAuthTimeout, @subscriptionCount, @maxBackendEvents, @maxReadRequests,
+        @maxMessagesPerDay, @now, @now)
       ON CONFLICT(id) DO UPDATE SET key = excluded.key, secret = excluded.secret,
         enabled = excluded.enabled, client_events = excluded.client_events,
         webhooks = excluded.webhooks, max_connections = excluded.max_connections,
         allowed_origins = excluded.allowed_origins, user_auth_timeout = excluded.user_auth_timeout,
-        subscription_count = excluded.subscription_count, updated_at = excluded.updated_at`)
+        subscription_count = excluded.subscription_count,
+        max_backend_events_per_second = excluded.max_backend_events_per_second,
+        max_read_requests_per_second = excluded.max_read_requests_per_second,
+        max_messages_per_day = excluded.max_messages_per_day, updated_at = excluded.updated_at`)
   }
 
   findById(id: string): App | undefined {

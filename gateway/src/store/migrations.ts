@@ -50,6 +50,28 @@ export const migrations: readonly Migration[] = [
       `)
     },
   },
+  {
+    version: 3,
+    name: 'app limits and webhook queue',
+    up(db) {
+      db.exec(`
+        ALTER TABLE apps ADD COLUMN max_backend_events_per_second INTEGER;
+        ALTER TABLE apps ADD COLUMN max_read_requests_per_second INTEGER;
+        ALTER TABLE apps ADD COLUMN max_messages_per_day INTEGER;
+        CREATE TABLE webhook_queue (
+          id              INTEGER PRIMARY KEY AUTOINCREMENT,
+          app_id          TEXT NOT NULL,
+          url             TEXT NOT NULL,
+          body            TEXT NOT NULL,
+          attempts        INTEGER NOT NULL DEFAULT 0,
+          next_attempt_at INTEGER NOT NULL,
+          expires_at      INTEGER NOT NULL,
+          last_error      TEXT
+        ) STRICT;
+        CREATE INDEX webhook_queue_due ON webhook_queue(next_attempt_at);
+      `)
+    },
+  },
 ]
 
 /**
