@@ -1,4 +1,5 @@
 import { Aedes, type AedesPublishPacket, type Client, type ConnectPacket } from 'aedes'
+import type { LifecycleListener } from '../domain/lifecycle.js'
 import type { Logger } from '../log.js'
 import type { DeviceCredentials } from '../store/device-repository.js'
 import { createAuthenticate } from './authenticate.js'
@@ -10,6 +11,8 @@ export interface DeviceBrokerOptions {
   findCredentials(deviceId: string): DeviceCredentials | undefined
   /** Called once per accepted device publish; must stay cheap (it runs in aedes' `published`). */
   onDevicePublish(session: DeviceSession, packet: AedesPublishPacket): void
+  /** Told when an authenticated device connects and disconnects. */
+  onLifecycle?: LifecycleListener | undefined
 }
 
 /** aedes with device authentication, the default ACL and the uplink tap. */
@@ -52,6 +55,14 @@ export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<
       }
       done(null)
     },
+  })
+  broker.on('clientReady', (client: Client) => {
+    const session = sessions.get(client)
+    if (session) options.onLifecycle?.({ name: 'device_connected', ...session })
+  })
+  broker.on('clientDisconnect', (client: Client) => {
+    const session = sessions.get(client)
+    if (session) options.onLifecycle?.({ name: 'device_disconnected', ...session })
   })
   broker.on('clientError', (client: Client, error: Error) => {
     log.debug({ clientId: client.id, err: error }, 'mqtt client error')
