@@ -2,8 +2,9 @@ import type { Server } from 'node:http'
 import { createServer as createTcpServer, type Server as NetServer } from 'node:net'
 import type { Aedes } from 'aedes'
 import { LocalAdapter } from './adapter/local-adapter.js'
-import { mapDefaultUplink } from './bridge/default-uplink.js'
+import { createUplink } from './bridge/uplink.js'
 import { ChannelHub } from './channels/channel-hub.js'
+import { ChannelInfoReader } from './channels/channel-info.js'
 import { Channels } from './channels/channels.js'
 import { UserSessions } from './channels/user-sessions.js'
 import type { Config } from './config/schema.js'
@@ -12,12 +13,15 @@ import { createSocketIdGenerator } from './domain/socket-id.js'
 import { GatewayError } from './errors/gateway-error.js'
 import { bootstrapApps } from './fleet/bootstrap-apps.js'
 import { createHttpHandler } from './http-api/http-handler.js'
+import { createRestApi } from './http-api/rest-api.js'
 import { createGatewayHttpServer } from './http-server.js'
 import { type BoundAddress, closeServer, listenOn } from './listen.js'
 import { createLogger, type Logger } from './log.js'
+import { createGatewayMetrics } from './metrics/gateway-metrics.js'
 import { createDeviceBroker } from './mqtt/device-broker.js'
 import { PusherEdge } from './pusher-ws/pusher-edge.js'
 import { openStore, type Store } from './store/open-store.js'
+import { createWebhooks } from './webhooks/webhooks.js'
 
 export interface GatewayAddresses {
   http: BoundAddress
@@ -59,8 +63,34 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
     store.close()
     throw error
   }
-  const hub = new ChannelHub()
+  let broker: Aedes | undefined
+  let mqttServer: NetServer | undefined
+  let addresses: GatewayAddresses | undefined
+  let closing: Promise<void> | undefined
+
+  const webhooks = createWebhooks({
+    store,
+    log: log.child({ mod: 'webhooks' }),
+    config: config.webhooks,
+    findApp: (appId) => store.apps.findById(appId),
+  })
+  const metrics = createGatewayMetrics({
+    connections: () => ({
+      pusher: pusherEdge.connectionCount,
+      mqtt: broker?.connectedClients ?? 0,
+      rest: 0,
+    }),
+    subscriptions: () => hub.subscriptionTotal,
+    webhookQueueDepth: () => store.webhookQueue.count(),
+    webhookStats: () => {
+      const { delivered, failed, dropped } = webhooks.stats()
+      return { delivered, failed, dropped }
+    },
+  })
+  const { meter } = metrics
+  const hub = new ChannelHub((count) => meter.messagesOut('pusher', count))
   const adapter = new LocalAdapter(hub)
+  const findApp = (appId: string) => store.apps.findById(appId)
   const channels = new Channels({
     hub,
     adapter,
@@ -68,9 +98,12 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
     presenceGraceMs: config.pusher.presenceGracePeriod * 1000,
     cacheTtlMs: config.pusher.cacheTtl * 1000,
     maxPresenceMembers: config.pusher.maxPresenceMembers,
-    countsSubscriptions: (appId) => store.apps.findById(appId)?.subscriptionCount ?? false,
+    countsSubscriptions: (appId) => findApp(appId)?.subscriptionCount ?? false,
+    onLifecycle: (event) => webhooks.onLifecycle(event),
+    messageLimit: (appId) => findApp(appId)?.maxMessagesPerDay ?? null,
   })
   const pusherEdge = new PusherEdge({
+    meter,
     channels,
     users: new UserSessions(hub, adapter),
     log: log.child({ mod: 'pusher-ws' }),
@@ -78,12 +111,28 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
     findAppByKey: (key) => store.apps.findByKey(key),
     nextSocketId: deps.nextSocketId ?? createSocketIdGenerator(),
   })
+  const rest = createRestApi({
+    context: {
+      meter,
+      channels,
+      info: new ChannelInfoReader(adapter),
+      terminateUser: (appId, userId) => pusherEdge.terminateUser(appId, userId),
+      maxDataBytes: config.pusher.maxEventBytes,
+    },
+    findApp,
+    rest: config.rest,
+    log: log.child({ mod: 'rest' }),
+  })
+  const readinessProblems = () => [
+    ...(addresses && !closing ? [] : ['listeners are not bound']),
+    ...(closing || store.isWritable() ? [] : ['the store is not writable']),
+  ]
   let httpServer: Server
   try {
     httpServer = createGatewayHttpServer({
       http: config.http,
       log,
-      handleRequest: createHttpHandler(),
+      handleRequest: createHttpHandler({ rest, readinessProblems, metrics }),
       upgrades: [pusherEdge],
     })
   } catch (error) {
@@ -91,24 +140,15 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
     throw error
   }
 
-  let broker: Aedes | undefined
-  let mqttServer: NetServer | undefined
-  let addresses: GatewayAddresses | undefined
-  let closing: Promise<void> | undefined
-
   async function listen(): Promise<GatewayAddresses> {
     if (addresses) return addresses
     const mqttLog = log.child({ mod: 'mqtt' })
     broker = await createDeviceBroker({
       log: mqttLog,
+      meter,
       findCredentials: (id) => store.devices.findCredentials(id),
-      onDevicePublish(session, packet) {
-        const mapped = mapDefaultUplink(session.deviceId, packet.topic, packet.payload as Buffer)
-        if (!mapped) return
-        channels
-          .trigger({ appId: session.appId, ...mapped })
-          .catch((error: unknown) => mqttLog.error({ err: error }, 'uplink delivery failed'))
-      },
+      onLifecycle: (event) => webhooks.onLifecycle(event),
+      onDevicePublish: createUplink(channels, meter, mqttLog),
     })
     const handler = broker.handle.bind(broker)
     mqttServer = createTcpServer((socket) => handler(socket))
@@ -120,6 +160,7 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
       await close()
       throw error
     }
+    webhooks.start()
     log.info({ http: addresses.http, mqtt: addresses.mqtt }, 'fleetcast listening')
     return addresses
   }
@@ -134,6 +175,7 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
     if (b) await new Promise<void>((resolve) => b.close(() => resolve()))
     await Promise.all([httpClosed, mqttClosed])
     await adapter.close()
+    await webhooks.close()
     store.close()
     log.info('fleetcast stopped')
   }
@@ -150,11 +192,12 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
     channels,
     createdApp,
     get addresses() {
-      if (!addresses)
+      if (!addresses) {
         throw new GatewayError(
           'FC_ERR_NOT_LISTENING',
           'The gateway is not listening yet; await listen() first',
         )
+      }
       return addresses
     },
     listen,

@@ -32,6 +32,8 @@ export interface OccupancyRegistry {
   /** Returns the count after removing. */
   remove(appId: string, channel: string, socketId: string): Promise<number>
   count(appId: string, channel: string): Promise<number>
+  /** Every occupied channel of the app with its subscription count. */
+  channels(appId: string): Promise<Map<string, number>>
 }
 
 /** Signed-in users (pusher:signin) across every node, for the watchlist. */

@@ -40,18 +40,41 @@ class SetMap<V> {
 }
 
 export class LocalOccupancy implements OccupancyRegistry {
-  readonly #sockets = new SetMap<string>()
+  /** app -> channel -> socket ids */
+  readonly #apps = new Map<string, Map<string, Set<string>>>()
 
   async add(appId: string, channel: string, socketId: string): Promise<number> {
-    return this.#sockets.add(scope(appId, channel), socketId)
+    let channels = this.#apps.get(appId)
+    if (!channels) {
+      channels = new Map()
+      this.#apps.set(appId, channels)
+    }
+    let sockets = channels.get(channel)
+    if (!sockets) {
+      sockets = new Set()
+      channels.set(channel, sockets)
+    }
+    sockets.add(socketId)
+    return sockets.size
   }
 
   async remove(appId: string, channel: string, socketId: string): Promise<number> {
-    return this.#sockets.delete(scope(appId, channel), socketId)
+    const channels = this.#apps.get(appId)
+    const sockets = channels?.get(channel)
+    if (!channels || !sockets) return 0
+    sockets.delete(socketId)
+    if (sockets.size === 0) channels.delete(channel)
+    if (channels.size === 0) this.#apps.delete(appId)
+    return sockets.size
   }
 
   async count(appId: string, channel: string): Promise<number> {
-    return this.#sockets.size(scope(appId, channel))
+    return this.#apps.get(appId)?.get(channel)?.size ?? 0
+  }
+
+  async channels(appId: string): Promise<Map<string, number>> {
+    const channels = this.#apps.get(appId)
+    return new Map([...(channels ?? [])].map(([channel, sockets]) => [channel, sockets.size]))
   }
 }
 

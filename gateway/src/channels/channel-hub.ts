@@ -24,6 +24,18 @@ export function encodeEnvelope(envelope: ChannelEnvelope): Buffer {
  */
 export class ChannelHub {
   readonly #apps = new Map<string, Map<string, Map<string, Subscriber>>>()
+  readonly #onDelivered: (count: number) => void
+  #subscriptions = 0
+
+  /** `onDelivered` learns how many sockets each envelope reached (metrics). */
+  constructor(onDelivered: (count: number) => void = () => {}) {
+    this.#onDelivered = onDelivered
+  }
+
+  /** Subscriptions held by this node, over all apps and channels. */
+  get subscriptionTotal(): number {
+    return this.#subscriptions
+  }
 
   /** Returns false when the subscriber was already in the channel. */
   subscribe(appId: string, channel: string, subscriber: Subscriber): boolean {
@@ -39,6 +51,7 @@ export class ChannelHub {
     }
     if (members.has(subscriber.socketId)) return false
     members.set(subscriber.socketId, subscriber)
+    this.#subscriptions += 1
     return true
   }
 
@@ -47,6 +60,7 @@ export class ChannelHub {
     const channels = this.#apps.get(appId)
     const members = channels?.get(channel)
     if (!channels || !members?.delete(subscriber.socketId)) return false
+    this.#subscriptions -= 1
     if (members.size === 0) channels.delete(channel)
     if (channels.size === 0) this.#apps.delete(appId)
     return true
@@ -75,6 +89,7 @@ export class ChannelHub {
       subscriber.send(frame)
       sent++
     }
+    this.#onDelivered(sent)
     return sent
   }
 }

@@ -5,6 +5,7 @@ import type { LifecycleEvent, LifecycleListener } from '../domain/lifecycle.js'
 import type { Logger } from '../log.js'
 import type { ChannelHub, Subscriber } from './channel-hub.js'
 import { DeferredLeaves } from './deferred-leaves.js'
+import { MessageQuota } from './message-quota.js'
 
 /** A socket as the channel layer sees it. */
 export interface ChannelSocket extends Subscriber {
@@ -24,6 +25,8 @@ export interface ChannelsOptions {
   countsSubscriptions(appId: string): boolean
   /** Told of occupancy, membership, cache misses and client events (webhooks, metrics). */
   onLifecycle?: LifecycleListener | undefined
+  /** The app's daily message quota (`apps[].maxMessagesPerDay`); null for none. */
+  messageLimit(appId: string): number | null
 }
 
 export type SubscribeResult =
@@ -41,10 +44,13 @@ const MEMBER_REMOVED = 'pusher_internal:member_removed'
 export class Channels {
   readonly #options: ChannelsOptions
   readonly #departures: DeferredLeaves
+  readonly #quota = new MessageQuota()
 
   constructor(options: ChannelsOptions) {
     this.#options = options
-    this.#departures = new DeferredLeaves(options.presenceGraceMs)
+    this.#departures = new DeferredLeaves(options.presenceGraceMs, (error) =>
+      options.log.error({ err: error }, 'presence leave failed'),
+    )
   }
 
   /**
@@ -65,7 +71,7 @@ export class Channels {
     const result: SubscribeResult = { ok: true }
     let firstForUser = false
     if (isPresence(kind) && member) {
-      if (!this.#departures.cancel(appId, channel, socketId)) {
+      if (!(await this.#departures.rejoin(appId, channel, socketId, member.userId))) {
         const members = await adapter.presence.members(appId, channel)
         const known = members.some((m) => m.userId === member.userId)
         if (!known && members.length >= this.#options.maxPresenceMembers) {
@@ -82,7 +88,7 @@ export class Channels {
     const count = await adapter.occupancy.add(appId, channel, socketId)
     if (!socket.isOpen) {
       // The socket went away while the registries were answering: undo, as a close would.
-      await this.unsubscribe(socket, channel)
+      await this.unsubscribe(socket, channel, member?.userId)
       return { ok: false, reason: 'closed' }
     }
     hub.subscribe(appId, channel, socket)
@@ -104,26 +110,40 @@ export class Channels {
     return result
   }
 
-  /** Leaves a channel; a presence member is only removed after the grace period. */
-  async unsubscribe(socket: ChannelSocket, channel: string): Promise<void> {
+  /**
+   * Leaves a channel; a presence member (`presenceUserId`, the user the socket joined as) is only
+   * removed after the grace period.
+   */
+  async unsubscribe(
+    socket: ChannelSocket,
+    channel: string,
+    presenceUserId?: string,
+  ): Promise<void> {
     const { hub, adapter } = this.#options
     const { appId, socketId } = socket
     hub.unsubscribe(appId, channel, socket)
     const count = await adapter.occupancy.remove(appId, channel, socketId)
     if (count === 0) this.#emit({ name: 'channel_vacated', appId, channel })
-    if (!isPresence(channelKind(channel))) {
+    if (!isPresence(channelKind(channel)) || presenceUserId === undefined) {
       this.#countChanged(appId, channel, count)
       return
     }
-    this.#departures.schedule(appId, channel, socketId, () => {
-      this.#leavePresence(appId, channel, socketId).catch((error: unknown) =>
-        this.#options.log.error({ err: error, channel }, 'presence leave failed'),
-      )
-    })
+    this.#departures.schedule(appId, channel, socketId, presenceUserId, () =>
+      this.#leavePresence(appId, channel, socketId),
+    )
   }
 
-  /** Publishes an event to a channel, storing it first when it is a cache channel (§6.3). */
-  async trigger(envelope: ChannelEnvelope): Promise<void> {
+  /** True while the app's daily quota still has room for `count` more messages. */
+  withinQuota(appId: string, count: number): boolean {
+    return this.#quota.allows(appId, this.#options.messageLimit(appId), count, Date.now())
+  }
+
+  /**
+   * Publishes an event to a channel, storing it first when it is a cache channel (§6.3).
+   * Resolves to false, publishing nothing, when the app's daily quota is spent.
+   */
+  async trigger(envelope: ChannelEnvelope): Promise<boolean> {
+    if (!this.#consumeQuota(envelope.appId)) return false
     if (isCache(channelKind(envelope.channel))) {
       await this.#options.adapter.cache.set(envelope.appId, envelope.channel, {
         event: envelope.event,
@@ -132,10 +152,15 @@ export class Channels {
       })
     }
     this.#publish(envelope)
+    return true
   }
 
-  /** Client events are never cached (§6.3) and never echoed to the sender (§6.4). */
-  relayClientEvent(envelope: ChannelEnvelope & { exceptSocketId: string }): void {
+  /**
+   * Client events are never cached (§6.3) and never echoed to the sender (§6.4). Returns false,
+   * relaying nothing, when the app's daily quota is spent.
+   */
+  relayClientEvent(envelope: ChannelEnvelope & { exceptSocketId: string }): boolean {
+    if (!this.#consumeQuota(envelope.appId)) return false
     this.#publish(envelope)
     this.#emit({
       name: 'client_event',
@@ -147,11 +172,19 @@ export class Channels {
       socketId: envelope.exceptSocketId,
       userId: envelope.userId,
     })
+    return true
   }
 
   /** Drops pending presence departures; used on shutdown. */
   flushPendingLeaves(): void {
     this.#departures.clear()
+  }
+
+  #consumeQuota(appId: string): boolean {
+    const now = Date.now()
+    if (!this.#quota.allows(appId, this.#options.messageLimit(appId), 1, now)) return false
+    this.#quota.record(appId, 1, now)
+    return true
   }
 
   #publish(envelope: ChannelEnvelope): void {

@@ -250,7 +250,7 @@ export const configSchema = z
           .min(0)
           .default(3)
           .describe(
-            'Seconds channel_vacated and member_removed wait; a rejoin within them cancels both.',
+            'Seconds channel_vacated waits; a new subscriber within them cancels it and the next channel_occupied.',
           ),
         maxQueued: z
           .number()

@@ -1,11 +1,13 @@
 import type { AuthenticateError, Client } from 'aedes'
 import { verifySecret } from '../auth/secret-hash.js'
+import type { Meter } from '../domain/meter.js'
 import { ConnackCode, type ConnackCodeValue } from '../errors/mqtt-codes.js'
 import type { Logger } from '../log.js'
 import type { DeviceCredentials } from '../store/device-repository.js'
 import type { DeviceSessions } from './device-sessions.js'
 
 export interface AuthenticateDeps {
+  meter: Meter
   findCredentials(deviceId: string): DeviceCredentials | undefined
   sessions: DeviceSessions
   log: Logger
@@ -32,6 +34,7 @@ export function createAuthenticate(deps: AuthenticateDeps) {
     const log = deps.log.child({ clientId: client.id })
     const refuse = (code: ConnackCodeValue, reason: string): void => {
       log.info({ username, returnCode: code }, `refused: ${reason}`)
+      deps.meter.rejected(`mqtt_connack_${code}`)
       done(refusal(code, reason), false)
     }
     if (!username || !password) {

@@ -1,5 +1,6 @@
 import { Aedes, type AedesPublishPacket, type Client, type ConnectPacket } from 'aedes'
 import type { LifecycleListener } from '../domain/lifecycle.js'
+import type { Meter } from '../domain/meter.js'
 import type { Logger } from '../log.js'
 import type { DeviceCredentials } from '../store/device-repository.js'
 import { createAuthenticate } from './authenticate.js'
@@ -8,6 +9,7 @@ import type { DeviceSession, DeviceSessions } from './device-sessions.js'
 
 export interface DeviceBrokerOptions {
   log: Logger
+  meter: Meter
   findCredentials(deviceId: string): DeviceCredentials | undefined
   /** Called once per accepted device publish; must stay cheap (it runs in aedes' `published`). */
   onDevicePublish(session: DeviceSession, packet: AedesPublishPacket): void
@@ -19,7 +21,7 @@ export interface DeviceBrokerOptions {
 export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<Aedes> {
   const { log } = options
   const sessions: DeviceSessions = new WeakMap()
-  const { authorizePublish, authorizeSubscribe } = createAuthorizers(sessions)
+  const { authorizePublish, authorizeSubscribe } = createAuthorizers(sessions, options.meter)
   const broker = await Aedes.createBroker({
     preConnect(
       client: Client,
@@ -35,7 +37,12 @@ export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<
       }
       done(null, true)
     },
-    authenticate: createAuthenticate({ findCredentials: options.findCredentials, sessions, log }),
+    authenticate: createAuthenticate({
+      findCredentials: options.findCredentials,
+      sessions,
+      log,
+      meter: options.meter,
+    }),
     authorizePublish,
     authorizeSubscribe,
     // One frozen subscriber must not stall delivery to everyone else (iot-anchors §1.7).

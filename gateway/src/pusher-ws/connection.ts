@@ -2,6 +2,7 @@ import { WebSocket } from 'ws'
 import type { ChannelSocket } from '../channels/channels.js'
 import type { SignedInUser } from '../channels/user-sessions.js'
 import type { App } from '../domain/app.js'
+import type { Meter } from '../domain/meter.js'
 import { PusherCode, type PusherCodeValue } from '../errors/pusher-codes.js'
 import type { Logger } from '../log.js'
 import { encodeError, encodeFrame } from './protocol.js'
@@ -37,7 +38,7 @@ export class PusherConnection implements ChannelSocket {
   readonly #limits: ConnectionLimits
   #clientEventWindow = { start: 0, count: 0 }
   #queue: Promise<void> = Promise.resolve()
-  #onSlow: () => void
+  readonly #meter: Meter
 
   constructor(
     ws: WebSocket,
@@ -45,14 +46,14 @@ export class PusherConnection implements ChannelSocket {
     socketId: string,
     log: Logger,
     limits: ConnectionLimits,
-    onSlow: () => void,
+    meter: Meter,
   ) {
     this.#ws = ws
     this.app = app
     this.socketId = socketId
     this.log = log
     this.#limits = limits
-    this.#onSlow = onSlow
+    this.#meter = meter
   }
 
   get appId(): string {
@@ -70,7 +71,8 @@ export class PusherConnection implements ChannelSocket {
   send(frame: Buffer | string): void {
     if (!this.isOpen) return
     if (this.#ws.bufferedAmount + frame.length > this.#limits.maxBufferedBytes) {
-      this.#onSlow()
+      this.#meter.dropped('slow_consumer')
+      this.log.warn('closed a slow reader: its send buffer is full')
       this.#ws.close(PusherCode.SlowConsumer, 'Client too slow')
       setTimeout(() => this.#ws.terminate(), CLOSE_GRACE_MS).unref()
       return
@@ -84,6 +86,7 @@ export class PusherConnection implements ChannelSocket {
 
   /** A `pusher:error` that leaves the socket open (pusher-js only logs it). */
   sendError(code: number | null, message: string): void {
+    this.#meter.rejected(`pusher_${code ?? 'error'}`)
     this.send(encodeError(code, message))
   }
 

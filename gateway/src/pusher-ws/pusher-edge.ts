@@ -5,6 +5,7 @@ import type { Channels } from '../channels/channels.js'
 import type { UserSessions } from '../channels/user-sessions.js'
 import type { Config } from '../config/schema.js'
 import type { App } from '../domain/app.js'
+import type { Meter } from '../domain/meter.js'
 import { PusherCode, type PusherCodeValue } from '../errors/pusher-codes.js'
 import type { Logger } from '../log.js'
 import { PusherConnection } from './connection.js'
@@ -15,6 +16,7 @@ import { originAllowed } from './origin.js'
 import { Events, encodeError, parseClientFrame } from './protocol.js'
 
 export interface PusherEdgeOptions {
+  meter: Meter
   channels: Channels
   users: UserSessions
   log: Logger
@@ -23,17 +25,11 @@ export interface PusherEdgeOptions {
   nextSocketId(): string
 }
 
-/** Counters the metrics endpoint reads. */
-export interface PusherEdgeStats {
-  slowConsumersClosed: number
-}
-
 const APP_PATH = /^\/app\/([^/]+)\/?$/
 const SUPPORTED_PROTOCOLS = { min: 5, max: 7 }
 
 /** The Pusher WebSocket endpoint `/app/{key}`: handshake checks, frames in, cleanup on close. */
 export class PusherEdge {
-  readonly stats: PusherEdgeStats = { slowConsumersClosed: 0 }
   readonly #options: PusherEdgeOptions
   readonly #context: EdgeContext
   readonly #wss: WebSocketServer
@@ -43,7 +39,12 @@ export class PusherEdge {
 
   constructor(options: PusherEdgeOptions) {
     this.#options = options
-    this.#context = { channels: options.channels, users: options.users, limits: options.limits }
+    this.#context = {
+      meter: options.meter,
+      channels: options.channels,
+      users: options.users,
+      limits: options.limits,
+    }
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.limits.maxFrameBytes })
     this.#stopSweep = startLivenessSweep(this.#connections, options.limits)
   }
@@ -102,6 +103,7 @@ export class PusherEdge {
     const refusal = this.#refusal(app, request, url, key)
     if (refusal || !app) {
       const [code, message] = refusal ?? [PusherCode.AppNotFound, 'App not found']
+      this.#options.meter.rejected(`pusher_${code}`)
       ws.send(encodeError(code, message))
       ws.close(code, message)
       return
@@ -113,10 +115,7 @@ export class PusherEdge {
       socketId,
       log.child({ socketId, appId: app.id }),
       this.#options.limits,
-      () => {
-        this.stats.slowConsumersClosed += 1
-        connection.log.warn('closed a slow reader: its send buffer is full')
-      },
+      this.#options.meter,
     )
     this.#connections.add(connection)
     this.#perApp.set(app.id, (this.#perApp.get(app.id) ?? 0) + 1)
@@ -184,11 +183,26 @@ export class PusherEdge {
     // Queued after any frame still being handled, so a half-done subscribe is undone too.
     connection.enqueue(async () => {
       const { channels, users } = this.#options
-      for (const channel of connection.channels.keys())
-        await channels.unsubscribe(connection, channel)
+      for (const [channel, userId] of connection.channels) {
+        await channels.unsubscribe(connection, channel, userId)
+      }
       connection.channels.clear()
       if (connection.user) await users.signOut(connection, connection.user)
     })
+  }
+
+  /**
+   * Closes every socket signed in as the user (REST terminate_connections, §8) with 4009, as
+   * soketi does: pusher-js then stays disconnected until the page reconnects it.
+   */
+  terminateUser(appId: string, userId: string): number {
+    let closed = 0
+    for (const connection of this.#connections) {
+      if (connection.appId !== appId || connection.user?.id !== userId) continue
+      connection.close(PusherCode.Unauthorized, 'You got disconnected by the app.')
+      closed += 1
+    }
+    return closed
   }
 
   /** Asks every client to reconnect elsewhere (4200) and waits for the sockets to go. */

@@ -5,11 +5,15 @@ import { GatewayError } from '../errors/gateway-error.js'
 import { AppRepository } from './app-repository.js'
 import { DeviceRepository } from './device-repository.js'
 import { migrate } from './migrations.js'
+import { WebhookQueue } from './webhook-queue.js'
 
 export interface Store {
   readonly path: string
   readonly apps: AppRepository
   readonly devices: DeviceRepository
+  readonly webhookQueue: WebhookQueue
+  /** True when a write transaction can be started right now (readiness check). */
+  isWritable(): boolean
   close(): void
 }
 
@@ -45,6 +49,16 @@ export function openStore(path: string): Store {
     path,
     apps: new AppRepository(db),
     devices: new DeviceRepository(db),
+    webhookQueue: new WebhookQueue(db),
+    isWritable: () => {
+      try {
+        // Taking the write lock proves the file is writable and not locked out by another process.
+        db.exec('BEGIN IMMEDIATE; ROLLBACK')
+        return true
+      } catch {
+        return false
+      }
+    },
     close: () => {
       if (db.open) db.close()
     },

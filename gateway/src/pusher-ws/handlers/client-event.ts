@@ -10,7 +10,7 @@ export const MAX_EVENT_NAME_LENGTH = 200
  * sender is subscribed to, within size and rate limits. Rejections are 4301 frames; the socket
  * stays open.
  */
-export const handleClientEvent: FrameHandler = (connection, frame, { channels, limits }) => {
+export const handleClientEvent: FrameHandler = (connection, frame, { channels, limits, meter }) => {
   const reject = (message: string) => connection.sendError(PusherCode.ClientEventRejected, message)
   const channel = frame.channel
   if (!connection.app.clientEvents) return reject('Client events are not enabled for this app')
@@ -28,7 +28,7 @@ export const handleClientEvent: FrameHandler = (connection, frame, { channels, l
     return reject(`Client event data is larger than ${limits.maxEventBytes} bytes`)
   if (!connection.takeClientEventToken(Date.now()))
     return reject('Client event rejected due to rate limit')
-  channels.relayClientEvent({
+  const relayed = channels.relayClientEvent({
     appId: connection.appId,
     channel,
     event: frame.event,
@@ -36,4 +36,6 @@ export const handleClientEvent: FrameHandler = (connection, frame, { channels, l
     exceptSocketId: connection.socketId,
     userId: connection.channels.get(channel),
   })
+  if (relayed) meter.messageIn('pusher')
+  else reject('Daily message quota exceeded for this app')
 }

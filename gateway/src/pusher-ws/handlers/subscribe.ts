@@ -120,6 +120,18 @@ export const handleSubscribe: FrameHandler = async (connection, frame, { channel
     fail(member)
     return
   }
+  // One socket is one presence member per channel: joining again as someone else is refused.
+  const joinedAs = connection.channels.get(channel)
+  if (member && joinedAs !== undefined && joinedAs !== member.userId) {
+    fail(
+      refuse(
+        'AlreadySubscribed',
+        400,
+        `Already in ${channel} as user ${joinedAs}; unsubscribe first`,
+      ),
+    )
+    return
+  }
   const result = await channels.subscribe(connection, channel, member, (joined) =>
     confirm(connection, channel, member, joined),
   )

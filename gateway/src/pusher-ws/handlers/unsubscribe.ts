@@ -5,6 +5,7 @@ import type { FrameHandler } from './context.js'
 export const handleUnsubscribe: FrameHandler = async (connection, frame, { channels }) => {
   const channel = dataField(frame, 'channel')
   if (typeof channel !== 'string' || !connection.channels.has(channel)) return
+  const presenceUserId = connection.channels.get(channel)
   connection.channels.delete(channel)
-  await channels.unsubscribe(connection, channel)
+  await channels.unsubscribe(connection, channel, presenceUserId)
 }
