@@ -30,9 +30,19 @@ interface HeldVacate {
   timer: NodeJS.Timeout
 }
 
-/** Whether a target wants an event: its `events` list, or everything but the device extras. */
-export function targetAccepts(target: WebhookTarget, name: string): boolean {
-  return target.events ? target.events.includes(name) : !DEVICE_EVENTS.has(name)
+/**
+ * Whether a target wants an event: its `events` list; without one, everything but the device
+ * extras, and subscription_count only when the app counts subscriptions (it fires on every
+ * subscribe and unsubscribe).
+ */
+export function targetAccepts(
+  target: WebhookTarget,
+  name: string,
+  app: Pick<App, 'subscriptionCount'>,
+): boolean {
+  if (target.events) return target.events.includes(name)
+  if (name === 'subscription_count') return app.subscriptionCount
+  return !DEVICE_EVENTS.has(name)
 }
 
 /**
@@ -127,7 +137,7 @@ export class WebhookDispatcher {
     if (!app || app.webhooks.length === 0) return
     let payload: WebhookEvent | undefined
     for (const target of app.webhooks) {
-      if (!targetAccepts(target, event.name)) continue
+      if (!targetAccepts(target, event.name, app)) continue
       payload ??= toWebhookEvent(event)
       this.#add(app.id, target.url, payload)
     }
