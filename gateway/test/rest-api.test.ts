@@ -325,6 +325,42 @@ describe('REST API refusals (§11.3)', () => {
     expect(await statusOf(unknown.trigger('a', 'e', {}))).toBe(404)
   })
 
+  it('accepts the §11.1 worked vectors sent as raw HTTP, byte for byte', async () => {
+    const docs = { id: '3', key: '278d425bdf160c739803', secret: '7ad3773142a6692b25b8' }
+    // The vectors are from 2012: the timestamp window has to be off to replay them.
+    const target = await startTestGateway({ apps: [docs], rest: { timestampWindow: 0 } })
+    const base = `http://127.0.0.1:${target.addresses.http.port}`
+    const post = await fetch(
+      `${base}/apps/3/events?auth_key=278d425bdf160c739803&auth_timestamp=1353088179&auth_version=1.0&body_md5=ec365a775a4cd0599faeb73354201b6f&auth_signature=da454824c97ba181a32ccc17a72625ba02771f50b50e1e7430e47a1f3f457e6c`,
+      {
+        method: 'POST',
+        body: '{"name":"foo","channels":["project-3"],"data":"{\\"some\\":\\"data\\"}"}',
+      },
+    )
+    expect(post.status).toBe(200)
+    expect(await post.json()).toEqual({})
+    const get = await fetch(
+      `${base}/apps/3/channels?auth_key=278d425bdf160c739803&auth_timestamp=1353088179&auth_version=1.0&filter_by_prefix=presence-&info=user_count&auth_signature=16819168891cb5dfd72b5c7a5d3d602605b26c6ba1930033b5e2eeeb65010291`,
+    )
+    expect(get.status).toBe(200)
+    expect(await get.json()).toEqual({ channels: {} })
+  })
+
+  it('answers 405 for a wrong method, 404 for an unknown path and 413 for an oversize body', async () => {
+    const target = await startTestGateway({ rest: { maxBodyBytes: 2048 } })
+    const wrongMethod = await signedRequest(target, 'GET', `/apps/${testApp.id}/events`)
+    expect(wrongMethod).toMatchObject({ status: 405, body: { error: '/events takes POST' } })
+    expect((await signedRequest(target, 'GET', `/apps/${testApp.id}/nowhere`)).status).toBe(404)
+    const big = JSON.stringify({ name: 'e', data: 'x'.repeat(3000), channel: 'a' })
+    const oversize = await signedRequest(target, 'POST', `/apps/${testApp.id}/events`, {
+      body: big,
+    })
+    expect(oversize).toMatchObject({
+      status: 413,
+      body: { error: 'Request body is larger than 2048 bytes' },
+    })
+  })
+
   it('verifies PHP-style requests: URL-encoded values behind a path prefix', async () => {
     const target = await startTestGateway({ http: { pathPrefix: '/realtime' } })
     const response = await signedRequest(target, 'GET', `/apps/${testApp.id}/channels`, {
