@@ -72,6 +72,27 @@ export const migrations: readonly Migration[] = [
       `)
     },
   },
+  {
+    version: 4,
+    name: 'device rotation, ACL, revocation and login failures',
+    up(db) {
+      db.exec(`
+        ALTER TABLE devices ADD COLUMN previous_secret_hash TEXT;
+        ALTER TABLE devices ADD COLUMN previous_secret_expires_at INTEGER;
+        ALTER TABLE devices ADD COLUMN acl TEXT;
+        ALTER TABLE devices ADD COLUMN revoked_at INTEGER;
+        ALTER TABLE devices ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE login_failures (
+          id        INTEGER PRIMARY KEY AUTOINCREMENT,
+          at        INTEGER NOT NULL,
+          device_id TEXT,
+          address   TEXT,
+          reason    TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX login_failures_at ON login_failures(at);
+      `)
+    },
+  },
 ]
 
 /**
