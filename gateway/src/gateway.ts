@@ -1,6 +1,4 @@
 import type { Server } from 'node:http'
-import { createServer as createTcpServer, type Server as NetServer } from 'node:net'
-import type { Aedes } from 'aedes'
 import { LocalAdapter } from './adapter/local-adapter.js'
 import { createUplink } from './bridge/uplink.js'
 import { ChannelHub } from './channels/channel-hub.js'
@@ -14,11 +12,14 @@ import { GatewayError } from './errors/gateway-error.js'
 import { bootstrapApps } from './fleet/bootstrap-apps.js'
 import { createHttpHandler } from './http-api/http-handler.js'
 import { createRestApi } from './http-api/rest-api.js'
-import { createGatewayHttpServer } from './http-server.js'
+import { createGatewayHttpServer, type UpgradeRoute } from './http-server.js'
 import { type BoundAddress, closeServer, listenOn } from './listen.js'
 import { createLogger, type Logger } from './log.js'
 import { createGatewayMetrics } from './metrics/gateway-metrics.js'
-import { createDeviceBroker } from './mqtt/device-broker.js'
+import { watchCredentials } from './mqtt/credential-watcher.js'
+import { createDeviceBroker, type DeviceBroker } from './mqtt/device-broker.js'
+import { createDevicePresence } from './mqtt/device-presence.js'
+import { createMqttListeners } from './mqtt/mqtt-listeners.js'
 import { PusherEdge } from './pusher-ws/pusher-edge.js'
 import { openStore, type Store } from './store/open-store.js'
 import { createWebhooks } from './webhooks/webhooks.js'
@@ -26,6 +27,8 @@ import { createWebhooks } from './webhooks/webhooks.js'
 export interface GatewayAddresses {
   http: BoundAddress
   mqtt: BoundAddress
+  /** Present when mqtt.tls is configured. */
+  mqttTls?: BoundAddress
 }
 
 export interface Gateway {
@@ -42,6 +45,8 @@ export interface Gateway {
   /** Graceful and idempotent: stop accepting, ask clients to reconnect, close broker and store. */
   close(): Promise<void>
 }
+
+type MqttListeners = ReturnType<typeof createMqttListeners>
 
 export interface GatewayDeps {
   log?: Logger
@@ -63,8 +68,9 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
     store.close()
     throw error
   }
-  let broker: Aedes | undefined
-  let mqttServer: NetServer | undefined
+  let broker: DeviceBroker | undefined
+  let mqtt: MqttListeners | undefined
+  let credentials: { check(): void; stop(): void } | undefined
   let addresses: GatewayAddresses | undefined
   let closing: Promise<void> | undefined
 
@@ -77,7 +83,7 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
   const metrics = createGatewayMetrics({
     connections: () => ({
       pusher: pusherEdge.connectionCount,
-      mqtt: broker?.connectedClients ?? 0,
+      mqtt: broker?.aedes.connectedClients ?? 0,
       rest: 0,
     }),
     subscriptions: () => hub.subscriptionTotal,
@@ -127,13 +133,28 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
     ...(addresses && !closing ? [] : ['listeners are not bound']),
     ...(closing || store.isWritable() ? [] : ['the store is not writable']),
   ]
+  // MQTT over WebSocket shares the HTTP port; its broker only exists once listen() has run.
+  const mqttWebSocketRoute: UpgradeRoute = {
+    matches: (pathname) => config.mqtt.websocket && pathname === '/mqtt',
+    handleUpgrade(request, socket, head, url, pathname) {
+      if (mqtt?.websocket) mqtt.websocket.handleUpgrade(request, socket, head, url, pathname)
+      else socket.destroy()
+    },
+  }
+  const devicePresence = createDevicePresence({
+    channels,
+    onLifecycle: (event) => webhooks.onLifecycle(event),
+    touchLastSeen: (deviceId, at) => store.devices.touchLastSeen(deviceId, at),
+    lastSeenIntervalMs: config.mqtt.lastSeenInterval * 1000,
+    log: log.child({ mod: 'presence' }),
+  })
   let httpServer: Server
   try {
     httpServer = createGatewayHttpServer({
       http: config.http,
       log,
       handleRequest: createHttpHandler({ rest, readinessProblems, metrics }),
-      upgrades: [pusherEdge],
+      upgrades: [pusherEdge, mqttWebSocketRoute],
     })
   } catch (error) {
     store.close()
@@ -146,33 +167,49 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
     broker = await createDeviceBroker({
       log: mqttLog,
       meter,
+      mqtt: config.mqtt,
       findCredentials: (id) => store.devices.findCredentials(id),
-      onLifecycle: (event) => webhooks.onLifecycle(event),
+      recordLoginFailure: (deviceId, address, reason) =>
+        store.loginFailures.record({
+          at: Date.now(),
+          deviceId: deviceId ?? null,
+          address: address ?? null,
+          reason,
+        }),
       onDevicePublish: createUplink(channels, meter, mqttLog),
+      presence: devicePresence,
     })
-    const handler = broker.handle.bind(broker)
-    mqttServer = createTcpServer((socket) => handler(socket))
+    credentials = watchCredentials(store, broker.sessions, broker.aedes, mqttLog)
     try {
-      const mqtt = await listenOn(mqttServer, config.mqtt.host, config.mqtt.port, 'mqtt.port')
+      mqtt = createMqttListeners(broker.aedes, config.mqtt)
+      const mqttTcp = await listenOn(mqtt.tcp, config.mqtt.host, config.mqtt.port, 'mqtt.port')
+      const mqttTls =
+        mqtt.tls && config.mqtt.tls
+          ? await listenOn(mqtt.tls, config.mqtt.host, config.mqtt.tls.port, 'mqtt.tls.port')
+          : undefined
       const http = await listenOn(httpServer, config.http.host, config.http.port, 'http.port')
-      addresses = { http, mqtt }
+      addresses = { http, mqtt: mqttTcp, ...(mqttTls ? { mqttTls } : {}) }
     } catch (error) {
       await close()
       throw error
     }
     webhooks.start()
-    log.info({ http: addresses.http, mqtt: addresses.mqtt }, 'fleetcast listening')
+    log.info(addresses, 'fleetcast listening')
     return addresses
   }
 
   async function shutdown(): Promise<void> {
     // Stop accepting first; each server's promise settles once its last connection has gone.
     const httpClosed = closeServer(httpServer)
-    const mqttClosed = mqttServer ? closeServer(mqttServer) : Promise.resolve()
+    const mqttClosed = Promise.all(
+      [mqtt?.tcp, mqtt?.tls].map((server) => (server ? closeServer(server) : undefined)),
+    )
+    credentials?.stop()
     await pusherEdge.close()
+    mqtt?.closeWebSockets()
     httpServer.closeAllConnections()
-    const b = broker
-    if (b) await new Promise<void>((resolve) => b.close(() => resolve()))
+    const aedes = broker?.aedes
+    if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()))
     await Promise.all([httpClosed, mqttClosed])
     await adapter.close()
     await webhooks.close()

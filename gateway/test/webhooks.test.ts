@@ -319,7 +319,11 @@ describe('webhooks: what is sent', () => {
 
     const socket = await rawSocket(target)
     await subscribeRaw(socket, 'news')
-    // Without apps[].subscriptionCount a target without a list gets no subscription_count.
+    // The device joined presence-devices (its member_added is a Pusher event, so a list-less
+    // target gets it); without apps[].subscriptionCount it gets no subscription_count.
+    expect((await everything.next()).body.events).toEqual([
+      { name: 'member_added', channel: 'presence-devices', user_id: 'thermo-1' },
+    ])
     expect((await everything.next()).body.events).toEqual([
       { name: 'channel_occupied', channel: 'news' },
     ])
@@ -340,9 +344,10 @@ describe('webhooks: what is sent', () => {
     ])
     await subscribeRaw(socket, 'weather')
     // Nor did a device event reach the target without a list: after sport comes weather.
-    const rest = [await everything.next(), await everything.next()]
+    const rest = [await everything.next(), await everything.next(), await everything.next()]
     expect(rest.map((request) => request.body.events)).toEqual([
       [{ name: 'channel_occupied', channel: 'sport' }],
+      [{ name: 'member_removed', channel: 'presence-devices', user_id: 'thermo-1' }],
       [{ name: 'channel_occupied', channel: 'weather' }],
     ])
   })

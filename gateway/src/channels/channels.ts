@@ -129,7 +129,7 @@ export class Channels {
       return
     }
     this.#departures.schedule(appId, channel, socketId, presenceUserId, () =>
-      this.#leavePresence(appId, channel, socketId),
+      this.removeMember(appId, channel, socketId).then(() => undefined),
     )
   }
 
@@ -175,6 +175,51 @@ export class Channels {
     return true
   }
 
+  /**
+   * Adds a member that is not a socket (a connected device in `presence-devices`), keyed by
+   * `memberKey` so that two connections of one device count as one member (§6.2 refcount).
+   */
+  async addMember(
+    appId: string,
+    channel: string,
+    memberKey: string,
+    member: PresenceMember,
+  ): Promise<boolean> {
+    const { firstForUser } = await this.#options.adapter.presence.join(
+      appId,
+      channel,
+      memberKey,
+      member,
+    )
+    if (!firstForUser) return false
+    this.#publish({
+      appId,
+      channel,
+      event: MEMBER_ADDED,
+      data: JSON.stringify({ user_id: member.userId, user_info: member.userInfo }),
+    })
+    this.#emit({ name: 'member_added', appId, channel, userId: member.userId })
+    return true
+  }
+
+  /** Removes a member added with `addMember`; true when it was the user's last key. */
+  async removeMember(appId: string, channel: string, memberKey: string): Promise<boolean> {
+    const { lastForUser, userId } = await this.#options.adapter.presence.leave(
+      appId,
+      channel,
+      memberKey,
+    )
+    if (!lastForUser || userId === undefined) return false
+    this.#publish({
+      appId,
+      channel,
+      event: MEMBER_REMOVED,
+      data: JSON.stringify({ user_id: userId }),
+    })
+    this.#emit({ name: 'member_removed', appId, channel, userId })
+    return true
+  }
+
   /** Drops pending presence departures; used on shutdown. */
   flushPendingLeaves(): void {
     this.#departures.clear()
@@ -208,21 +253,5 @@ export class Channels {
       event: SUBSCRIPTION_COUNT,
       data: JSON.stringify({ subscription_count: count }),
     })
-  }
-
-  async #leavePresence(appId: string, channel: string, socketId: string): Promise<void> {
-    const { lastForUser, userId } = await this.#options.adapter.presence.leave(
-      appId,
-      channel,
-      socketId,
-    )
-    if (!lastForUser || userId === undefined) return
-    this.#publish({
-      appId,
-      channel,
-      event: MEMBER_REMOVED,
-      data: JSON.stringify({ user_id: userId }),
-    })
-    this.#emit({ name: 'member_removed', appId, channel, userId })
   }
 }

@@ -29,7 +29,13 @@ describe('loadConfig', () => {
     const config = loadConfig({ env: {} })
     expect(config).toEqual(defaultConfig())
     expect(config.http).toEqual({ host: '0.0.0.0', port: 6001, pathPrefix: '', tls: null })
-    expect(config.mqtt).toEqual({ host: '0.0.0.0', port: 1883 })
+    expect(config.mqtt).toMatchObject({
+      host: '0.0.0.0',
+      port: 1883,
+      tls: null,
+      websocket: true,
+      allowAnonymous: false,
+    })
     expect(config.store.path).toBe('./data/fleetcast.db')
     expect(config.log.level).toBe('info')
     expect(config.apps).toEqual([])

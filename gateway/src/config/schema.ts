@@ -129,6 +129,86 @@ export const configSchema = z
       .strictObject({
         host: z.string().min(1).default('0.0.0.0').describe('Interface for MQTT over TCP.'),
         port: port.default(1883).describe('Port for MQTT over TCP.'),
+        tls: z
+          .strictObject({
+            port: port.default(8883).describe('Port for MQTT over TLS.'),
+            cert: z.string().min(1).describe('PEM certificate chain file.'),
+            key: z.string().min(1).describe('PEM private key file.'),
+          })
+          .nullable()
+          .default(null)
+          .describe('MQTT over TLS on its own port (mqtt.host); null: none.'),
+        websocket: z
+          .boolean()
+          .default(true)
+          .describe('Serve MQTT over WebSocket at /mqtt on the HTTP port.'),
+        allowAnonymous: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Development only: clients without credentials get any client id and every topic.',
+          ),
+        maxPacketBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(256 * 1024 * 1024)
+          .default(128 * 1024)
+          .describe('Largest MQTT packet accepted; a larger one closes the connection.'),
+        maxTopicLevels: z
+          .number()
+          .int()
+          .min(1)
+          .max(100)
+          .default(16)
+          .describe('Deepest topic (levels) a client may publish or subscribe to.'),
+        drainTimeout: z
+          .number()
+          .min(0)
+          .default(30)
+          .describe(
+            'Seconds a client that stops reading may stall; then it is disconnected (0: never).',
+          ),
+        maxInflightInbound: z
+          .number()
+          .int()
+          .min(1)
+          .default(1000)
+          .describe(
+            'Inbound QoS 2 messages a client may leave unreleased (no PUBREL) before it is disconnected.',
+          ),
+        loginFailures: z
+          .strictObject({
+            limit: z
+              .number()
+              .int()
+              .min(1)
+              .default(5)
+              .describe('Failed logins per device or address within window before a ban.'),
+            window: z
+              .number()
+              .int()
+              .min(1)
+              .default(60)
+              .describe('Seconds over which failures are counted.'),
+            ban: z
+              .number()
+              .int()
+              .min(1)
+              .default(10)
+              .describe('Seconds of the first ban; each further ban doubles it.'),
+            maxBan: z.number().int().min(1).default(600).describe('Longest ban, in seconds.'),
+          })
+          .prefault({})
+          .describe(
+            'Throttling of failed logins per device id and per remote address (EMQX flapping style).',
+          ),
+        lastSeenInterval: z
+          .number()
+          .int()
+          .min(1)
+          .default(60)
+          .describe("Seconds between writes of a connected device's last-seen time."),
       })
       .prefault({}),
     pusher: z

@@ -16,7 +16,8 @@ export const errorDocs = {
   FC_ERR_APP_CONFLICT:
     'An app in the configuration clashes with a stored app (same key, other id).',
   FC_ERR_DEVICE_EXISTS: 'A device with this id is already registered.',
-  FC_ERR_DEVICE_INVALID: 'A device field (id, name, tags) is not valid.',
+  FC_ERR_DEVICE_INVALID: 'A device field (id, name, tags, ACL) is not valid.',
+  FC_ERR_DEVICE_NOT_FOUND: 'No device has the given id.',
   FC_ERR_NOT_LISTENING: 'The gateway was asked for its addresses before listen() resolved.',
 } as const
 

@@ -1,15 +1,21 @@
 import type { AuthenticateError, Client } from 'aedes'
 import { verifySecret } from '../auth/secret-hash.js'
+import { compileAcl, DEFAULT_ACL, OPEN_ACL } from '../domain/device-acl.js'
 import type { Meter } from '../domain/meter.js'
 import { ConnackCode, type ConnackCodeValue } from '../errors/mqtt-codes.js'
 import type { Logger } from '../log.js'
 import type { DeviceCredentials } from '../store/device-repository.js'
 import type { DeviceSessions } from './device-sessions.js'
+import type { LoginThrottle } from './login-throttle.js'
 
 export interface AuthenticateDeps {
   meter: Meter
   findCredentials(deviceId: string): DeviceCredentials | undefined
   sessions: DeviceSessions
+  throttle: LoginThrottle
+  allowAnonymous: boolean
+  /** Writes a failed login to the audit table. */
+  recordFailure(deviceId: string | undefined, address: string | undefined, reason: string): void
   log: Logger
 }
 
@@ -20,9 +26,19 @@ function refusal(code: ConnackCodeValue, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError
 }
 
+export function remoteAddressOf(client: Client): string | undefined {
+  return (client.conn as { remoteAddress?: string }).remoteAddress
+}
+
+/** Any of the device's valid secrets; each check is a scrypt on the thread pool. */
+async function matchesAny(secret: string, hashes: readonly string[]): Promise<boolean> {
+  for (const hash of hashes) if (await verifySecret(secret, hash)) return true
+  return false
+}
+
 /**
  * Device identity (ARCHITECTURE.md): username = device id, password = secret, client id = device
- * id. The scrypt check runs on the thread pool, off the event loop.
+ * id. Failed logins are throttled per device and per address and recorded.
  */
 export function createAuthenticate(deps: AuthenticateDeps) {
   return (
@@ -32,10 +48,32 @@ export function createAuthenticate(deps: AuthenticateDeps) {
     done: Done,
   ): void => {
     const log = deps.log.child({ clientId: client.id })
-    const refuse = (code: ConnackCodeValue, reason: string): void => {
-      log.info({ username, returnCode: code }, `refused: ${reason}`)
+    const address = remoteAddressOf(client)
+    const now = Date.now()
+    const refuse = (code: ConnackCodeValue, reason: string, countsAsFailure = true): void => {
+      log.info({ username, address, returnCode: code }, `refused: ${reason}`)
       deps.meter.rejected(`mqtt_connack_${code}`)
+      if (countsAsFailure) {
+        for (const key of [username && `device:${username}`, address && `address:${address}`]) {
+          if (key && deps.throttle.fail(key, now) > 0)
+            log.warn({ key }, 'too many failed logins: banned')
+        }
+        deps.recordFailure(username, address, reason)
+      }
       done(refusal(code, reason), false)
+    }
+    if (!username && deps.allowAnonymous) {
+      deps.sessions.attach(client, { anonymous: true, acl: OPEN_ACL })
+      done(null, true)
+      return
+    }
+    const banned = Math.max(
+      username ? deps.throttle.bannedFor(`device:${username}`, now) : 0,
+      address ? deps.throttle.bannedFor(`address:${address}`, now) : 0,
+    )
+    if (banned > 0) {
+      refuse(ConnackCode.NotAuthorized, `too many failed logins, banned for ${banned} s`, false)
+      return
     }
     if (!username || !password) {
       refuse(ConnackCode.BadUsernameOrPassword, 'username and password are required')
@@ -50,25 +88,36 @@ export function createAuthenticate(deps: AuthenticateDeps) {
       refuse(ConnackCode.BadUsernameOrPassword, 'unknown device')
       return
     }
-    if (!credentials.device.enabled) {
+    const { device, secretHashes } = credentials
+    if (!device.enabled) {
       refuse(ConnackCode.NotAuthorized, 'device disabled')
       return
     }
-    verifySecret(password.toString('utf8'), credentials.secretHash).then(
+    if (device.revokedAt !== null || secretHashes.length === 0) {
+      refuse(ConnackCode.NotAuthorized, 'device credentials revoked')
+      return
+    }
+    matchesAny(password.toString('utf8'), secretHashes).then(
       (ok) => {
         if (!ok) {
           refuse(ConnackCode.BadUsernameOrPassword, 'wrong secret')
           return
         }
-        deps.sessions.set(client, {
-          deviceId: credentials.device.id,
-          appId: credentials.device.appId,
+        deps.throttle.succeed(`device:${username}`)
+        deps.sessions.attach(client, {
+          deviceId: device.id,
+          appId: device.appId,
+          name: device.name,
+          tags: device.tags,
+          acl: compileAcl(device.acl ?? DEFAULT_ACL, device.id),
+          generation: deps.sessions.nextGeneration(),
+          credentialStamp: device.updatedAt,
         })
         done(null, true)
       },
       (error: unknown) => {
         log.error({ err: error }, 'secret verification failed')
-        refuse(ConnackCode.ServerUnavailable, 'server unavailable')
+        refuse(ConnackCode.ServerUnavailable, 'server unavailable', false)
       },
     )
   }

@@ -1,26 +1,31 @@
 import type { Client, PublishPacket, Subscription } from 'aedes'
+import { canPublish, canSubscribe } from '../domain/device-acl.js'
 import type { Meter } from '../domain/meter.js'
+import { isValidFilter } from '../domain/topic-filter.js'
 import type { DeviceSessions } from './device-sessions.js'
 
 /**
- * The default ACL (ARCHITECTURE.md): a device publishes only under `devices/{itsId}/` and
- * subscribes only inside `devices/{itsId}/commands/#`. `$SYS` is never writable by clients.
+ * The ACL compiled at CONNECT (ARCHITECTURE.md default: publish under `devices/{itsId}/`,
+ * subscribe inside `devices/{itsId}/commands/#`), checked per packet without I/O.
  */
-export function createAuthorizers(sessions: DeviceSessions, meter: Meter) {
+export function createAuthorizers(sessions: DeviceSessions, meter: Meter, maxTopicLevels: number) {
+  const tooDeep = (topic: string) => topic.split('/').length > maxTopicLevels
+
   function authorizePublish(
     client: Client | null,
     packet: PublishPacket,
     done: (error?: Error | null) => void,
   ): void {
     // A null client is the gateway's own publish (downlink), authorised by the rule that made it.
-    const session = client ? sessions.get(client) : undefined
+    if (client === null) {
+      done(null)
+      return
+    }
+    const session = sessions.get(client)
     const allowed =
-      client === null ||
-      (session !== undefined &&
-        !packet.topic.startsWith('$') &&
-        packet.topic.startsWith(`devices/${session.deviceId}/`))
-    // aedes closes an MQTT 3.1.1 connection on a refused publish: there is no reason code to send.
+      session !== undefined && !tooDeep(packet.topic) && canPublish(session.acl, packet.topic)
     if (!allowed) meter.rejected('mqtt_publish_acl')
+    // aedes closes an MQTT 3.1.1 connection on a refused publish: there is no reason code to send.
     done(allowed ? null : new Error(`publish to ${packet.topic} not allowed`))
   }
 
@@ -31,16 +36,14 @@ export function createAuthorizers(sessions: DeviceSessions, meter: Meter) {
   ): void {
     const session = sessions.get(client)
     const allowed =
-      session !== undefined && isWithin(subscription.topic, `devices/${session.deviceId}/commands`)
-    // null refuses this filter with SUBACK 0x80 and keeps the connection ([MQTT-3.9.3-2]).
+      session !== undefined &&
+      isValidFilter(subscription.topic) &&
+      !tooDeep(subscription.topic) &&
+      canSubscribe(session.acl, subscription.topic)
     if (!allowed) meter.rejected('mqtt_subscribe_acl')
+    // null refuses this filter with SUBACK 0x80 and keeps the connection ([MQTT-3.9.3-2]).
     done(null, allowed ? subscription : null)
   }
 
   return { authorizePublish, authorizeSubscribe }
-}
-
-/** True when every topic the filter can match lies at or below `root`. */
-function isWithin(filter: string, root: string): boolean {
-  return filter === root || (filter.startsWith(`${root}/`) && filter.length > root.length + 1)
 }

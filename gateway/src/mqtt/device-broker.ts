@@ -1,28 +1,47 @@
 import { Aedes, type AedesPublishPacket, type Client, type ConnectPacket } from 'aedes'
-import type { LifecycleListener } from '../domain/lifecycle.js'
+import type { Config } from '../config/schema.js'
 import type { Meter } from '../domain/meter.js'
 import type { Logger } from '../log.js'
 import type { DeviceCredentials } from '../store/device-repository.js'
-import { createAuthenticate } from './authenticate.js'
+import { createAuthenticate, remoteAddressOf } from './authenticate.js'
 import { createAuthorizers } from './authorize.js'
-import type { DeviceSession, DeviceSessions } from './device-sessions.js'
+import type { DevicePresence } from './device-presence.js'
+import { type DeviceSession, DeviceSessions, isDeviceSession } from './device-sessions.js'
+import { LoginThrottle } from './login-throttle.js'
 
 export interface DeviceBrokerOptions {
   log: Logger
   meter: Meter
+  mqtt: Config['mqtt']
   findCredentials(deviceId: string): DeviceCredentials | undefined
+  recordLoginFailure(
+    deviceId: string | undefined,
+    address: string | undefined,
+    reason: string,
+  ): void
   /** Called once per accepted device publish; must stay cheap (it runs in aedes' `published`). */
   onDevicePublish(session: DeviceSession, packet: AedesPublishPacket): void
-  /** Told when an authenticated device connects and disconnects. */
-  onLifecycle?: LifecycleListener | undefined
+  presence: DevicePresence
+  /** aedes persistence; the in-memory default when absent. */
+  persistence?: unknown
 }
 
-/** aedes with device authentication, the default ACL and the uplink tap. */
-export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<Aedes> {
-  const { log } = options
-  const sessions: DeviceSessions = new WeakMap()
-  const { authorizePublish, authorizeSubscribe } = createAuthorizers(sessions, options.meter)
-  const broker = await Aedes.createBroker({
+export interface DeviceBroker {
+  aedes: Aedes
+  sessions: DeviceSessions
+}
+
+/** aedes with device authentication, the compiled ACLs, presence and the uplink tap. */
+export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<DeviceBroker> {
+  const { log, mqtt } = options
+  const sessions = new DeviceSessions()
+  const { authorizePublish, authorizeSubscribe } = createAuthorizers(
+    sessions,
+    options.meter,
+    mqtt.maxTopicLevels,
+  )
+  const aedes = await Aedes.createBroker({
+    ...(options.persistence === undefined ? {} : { persistence: options.persistence }),
     preConnect(
       client: Client,
       packet: ConnectPacket,
@@ -42,19 +61,25 @@ export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<
       sessions,
       log,
       meter: options.meter,
+      throttle: new LoginThrottle(mqtt.loginFailures),
+      allowAnonymous: mqtt.allowAnonymous,
+      recordFailure: options.recordLoginFailure,
     }),
     authorizePublish,
     authorizeSubscribe,
     // One frozen subscriber must not stall delivery to everyone else (iot-anchors §1.7).
-    drainTimeout: 30_000,
+    drainTimeout: mqtt.drainTimeout * 1000,
+    maxInflightInbound: mqtt.maxInflightInbound,
+    maxTopicLevels: mqtt.maxTopicLevels,
     published(
       packet: AedesPublishPacket,
       client: Client | null,
       done: (error?: Error | null) => void,
     ) {
-      const session = client ? sessions.get(client) : undefined
-      if (session) {
+      const session = sessions.get(client)
+      if (isDeviceSession(session)) {
         try {
+          options.presence.active(session)
           options.onDevicePublish(session, packet)
         } catch (error) {
           log.error({ err: error, topic: packet.topic }, 'uplink failed')
@@ -63,24 +88,21 @@ export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<
       done(null)
     },
   })
-  broker.on('clientReady', (client: Client) => {
+  aedes.on('clientReady', (client: Client) => {
     const session = sessions.get(client)
-    if (session) options.onLifecycle?.({ name: 'device_connected', ...session })
+    sessions.markLive(client)
+    if (isDeviceSession(session)) options.presence.connected(session)
   })
-  broker.on('clientDisconnect', (client: Client) => {
+  aedes.on('clientDisconnect', (client: Client) => {
     const session = sessions.get(client)
-    if (session) options.onLifecycle?.({ name: 'device_disconnected', ...session })
+    sessions.release(client)
+    if (isDeviceSession(session)) options.presence.disconnected(session)
   })
-  broker.on('clientError', (client: Client, error: Error) => {
+  aedes.on('clientError', (client: Client, error: Error) => {
     log.debug({ clientId: client.id, err: error }, 'mqtt client error')
   })
-  broker.on('connectionError', (client: Client, error: Error) => {
+  aedes.on('connectionError', (client: Client, error: Error) => {
     log.debug({ clientId: client.id, err: error }, 'mqtt connection error')
   })
-  return broker
-}
-
-function remoteAddressOf(client: Client): string | undefined {
-  const conn = client.conn as { remoteAddress?: string }
-  return conn.remoteAddress
+  return { aedes, sessions }
 }

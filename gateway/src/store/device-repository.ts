@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3'
 import type { Device } from '../domain/device.js'
+import type { DeviceAcl } from '../domain/device-acl.js'
 import { DEVICE_ID_PATTERN, DEVICE_ID_RULE } from '../domain/names.js'
 import { GatewayError } from '../errors/gateway-error.js'
 
@@ -10,8 +11,13 @@ interface DeviceRow {
   tags: string
   enabled: number
   secret_hash: string
+  previous_secret_hash: string | null
+  previous_secret_expires_at: number | null
+  acl: string | null
+  revoked_at: number | null
   created_at: number
   last_seen_at: number | null
+  updated_at: number
 }
 
 export interface NewDevice {
@@ -19,13 +25,15 @@ export interface NewDevice {
   appId: string
   name?: string | undefined
   tags?: Record<string, string> | undefined
+  acl?: DeviceAcl | undefined
   secretHash: string
 }
 
-/** A device with its stored secret hash, for the authenticator only. */
+/** A device with the secret hashes that may log in now, for the authenticator only. */
 export interface DeviceCredentials {
   device: Device
-  secretHash: string
+  /** Current secret first; the previous one while its rotation overlap lasts. Empty when revoked. */
+  secretHashes: string[]
 }
 
 export function assertDeviceId(id: string): void {
@@ -44,22 +52,49 @@ function toDevice(row: DeviceRow): Device {
     name: row.name,
     tags: JSON.parse(row.tags) as Record<string, string>,
     enabled: row.enabled === 1,
+    revokedAt: row.revoked_at,
+    acl: row.acl === null ? null : (JSON.parse(row.acl) as DeviceAcl),
     createdAt: row.created_at,
     lastSeenAt: row.last_seen_at,
+    updatedAt: row.updated_at,
   }
+}
+
+function notFound(id: string): GatewayError {
+  return new GatewayError('FC_ERR_DEVICE_NOT_FOUND', `Device "${id}" does not exist`)
 }
 
 export class DeviceRepository {
   readonly #byId: Statement<[string], DeviceRow>
   readonly #byApp: Statement<[string], DeviceRow>
   readonly #insert: Statement<[Record<string, unknown>]>
+  readonly #rotate: Statement<[Record<string, unknown>]>
+  readonly #revoke: Statement<[Record<string, unknown>]>
+  readonly #setEnabled: Statement<[Record<string, unknown>]>
+  readonly #touch: Statement<[Record<string, unknown>]>
+  readonly #changedSince: Statement<[number], DeviceRow>
 
   constructor(db: Database) {
     this.#byId = db.prepare('SELECT * FROM devices WHERE id = ?')
     this.#byApp = db.prepare('SELECT * FROM devices WHERE app_id = ? ORDER BY id')
     this.#insert = db.prepare(`
-      INSERT INTO devices (id, app_id, name, tags, enabled, secret_hash, created_at)
-      VALUES (@id, @appId, @name, @tags, 1, @secretHash, @now)`)
+      INSERT INTO devices (id, app_id, name, tags, enabled, secret_hash, acl, created_at, updated_at)
+      VALUES (@id, @appId, @name, @tags, 1, @secretHash, @acl, @now, @now)`)
+    this.#rotate = db.prepare(`
+      UPDATE devices SET
+        previous_secret_hash = CASE WHEN @overlapUntil > @now AND revoked_at IS NULL THEN secret_hash END,
+        previous_secret_expires_at = CASE WHEN @overlapUntil > @now AND revoked_at IS NULL THEN @overlapUntil END,
+        secret_hash = @secretHash, revoked_at = NULL, updated_at = @now
+      WHERE id = @id`)
+    this.#revoke = db.prepare(`
+      UPDATE devices SET secret_hash = '', previous_secret_hash = NULL, previous_secret_expires_at = NULL,
+        revoked_at = @now, updated_at = @now
+      WHERE id = @id`)
+    this.#setEnabled = db.prepare(
+      'UPDATE devices SET enabled = @enabled, updated_at = @now WHERE id = @id',
+    )
+    this.#touch = db.prepare('UPDATE devices SET last_seen_at = @at WHERE id = @id')
+    this.#changedSince = db.prepare('SELECT * FROM devices WHERE updated_at >= ?')
   }
 
   find(id: string): Device | undefined {
@@ -67,13 +102,26 @@ export class DeviceRepository {
     return row && toDevice(row)
   }
 
-  findCredentials(id: string): DeviceCredentials | undefined {
+  /** The device and the hashes valid at `now`; an expired previous secret is left out. */
+  findCredentials(id: string, now = Date.now()): DeviceCredentials | undefined {
     const row = this.#byId.get(id)
-    return row && { device: toDevice(row), secretHash: row.secret_hash }
+    if (!row) return undefined
+    const hashes = [
+      row.secret_hash,
+      ...(row.previous_secret_hash && (row.previous_secret_expires_at ?? 0) > now
+        ? [row.previous_secret_hash]
+        : []),
+    ]
+    return { device: toDevice(row), secretHashes: hashes.filter((h) => h.length > 0) }
   }
 
   listByApp(appId: string): Device[] {
     return this.#byApp.all(appId).map(toDevice)
+  }
+
+  /** Devices whose secrets or state changed at or after `since` (epoch ms). */
+  changedSince(since: number): Device[] {
+    return this.#changedSince.all(since).map(toDevice)
   }
 
   add(input: NewDevice): Device {
@@ -84,6 +132,7 @@ export class DeviceRepository {
         appId: input.appId,
         name: input.name ?? null,
         tags: JSON.stringify(input.tags ?? {}),
+        acl: input.acl ? JSON.stringify(input.acl) : null,
         secretHash: input.secretHash,
         now: Date.now(),
       })
@@ -95,8 +144,40 @@ export class DeviceRepository {
       }
       throw error
     }
-    const device = this.find(input.id)
-    if (!device) throw new Error(`device ${input.id} vanished right after insert`)
+    return this.get(input.id)
+  }
+
+  /**
+   * Replaces the secret. Until `overlapUntil` (epoch ms) the old secret still logs in, so a fleet
+   * can be rolled over without downtime; a revoked device has no old secret to keep.
+   */
+  rotate(id: string, secretHash: string, overlapUntil: number): Device {
+    this.get(id)
+    this.#rotate.run({ id, secretHash, overlapUntil, now: Date.now() })
+    return this.get(id)
+  }
+
+  /** Removes every secret: the device cannot log in until it is rotated. */
+  revoke(id: string): Device {
+    this.get(id)
+    this.#revoke.run({ id, now: Date.now() })
+    return this.get(id)
+  }
+
+  setEnabled(id: string, enabled: boolean): Device {
+    this.get(id)
+    this.#setEnabled.run({ id, enabled: enabled ? 1 : 0, now: Date.now() })
+    return this.get(id)
+  }
+
+  touchLastSeen(id: string, at: number): void {
+    this.#touch.run({ id, at })
+  }
+
+  /** The device, or FC_ERR_DEVICE_NOT_FOUND. */
+  get(id: string): Device {
+    const device = this.find(id)
+    if (!device) throw notFound(id)
     return device
   }
 }

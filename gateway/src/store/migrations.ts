@@ -90,6 +90,7 @@ export const migrations: readonly Migration[] = [
           reason    TEXT NOT NULL
         ) STRICT;
         CREATE INDEX login_failures_at ON login_failures(at);
+        CREATE INDEX devices_by_update ON devices(updated_at);
       `)
     },
   },

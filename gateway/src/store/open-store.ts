@@ -4,6 +4,7 @@ import BetterSqlite3, { type Database } from 'better-sqlite3'
 import { GatewayError } from '../errors/gateway-error.js'
 import { AppRepository } from './app-repository.js'
 import { DeviceRepository } from './device-repository.js'
+import { LoginFailures } from './login-failures.js'
 import { migrate } from './migrations.js'
 import { WebhookQueue } from './webhook-queue.js'
 
@@ -12,6 +13,9 @@ export interface Store {
   readonly apps: AppRepository
   readonly devices: DeviceRepository
   readonly webhookQueue: WebhookQueue
+  readonly loginFailures: LoginFailures
+  /** Changes when another connection (the CLI, say) commits to the file (SQLite data_version). */
+  dataVersion(): number
   /** True when a write transaction can be started right now (readiness check). */
   isWritable(): boolean
   close(): void
@@ -50,6 +54,8 @@ export function openStore(path: string): Store {
     apps: new AppRepository(db),
     devices: new DeviceRepository(db),
     webhookQueue: new WebhookQueue(db),
+    loginFailures: new LoginFailures(db),
+    dataVersion: () => db.pragma('data_version', { simple: true }) as number,
     isWritable: () => {
       try {
         // Taking the write lock proves the file is writable and not locked out by another process.

@@ -112,8 +112,8 @@ describe('store', () => {
       tags: { site: 'a' },
     })
     const stored = store.devices.findCredentials('thermo-1')
-    expect(stored?.secretHash).not.toContain(secret)
-    expect(await verifySecret(secret, stored?.secretHash ?? '')).toBe(true)
+    expect(stored?.secretHashes[0]).not.toContain(secret)
+    expect(await verifySecret(secret, stored?.secretHashes[0] ?? '')).toBe(true)
 
     const duplicate = await rejection(provisionDevice(store, { id: 'thermo-1' }))
     expect(duplicate.code).toBe('FC_ERR_DEVICE_EXISTS')

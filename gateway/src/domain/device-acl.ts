@@ -1,0 +1,56 @@
+import { filterCovers, filterMatches, isValidFilter } from './topic-filter.js'
+
+/** Per-device ACL as stored: MQTT filters where `${deviceId}` stands for the device's id. */
+export interface DeviceAcl {
+  publish: string[]
+  subscribe: string[]
+}
+
+/** Stands for the device's own id in stored ACL filters (a literal, not a JS template). */
+const PLACEHOLDER = '$' + '{deviceId}'
+
+/** ARCHITECTURE.md default topic contract. */
+export const DEFAULT_ACL: DeviceAcl = {
+  publish: [`devices/${PLACEHOLDER}/#`],
+  subscribe: [`devices/${PLACEHOLDER}/commands/#`],
+}
+
+/** The ACL with placeholders filled in, ready for per-packet checks. */
+export interface CompiledAcl {
+  publish: readonly string[]
+  subscribe: readonly string[]
+}
+
+/** Allows everything (anonymous development mode) except writing `$` topics. */
+export const OPEN_ACL: CompiledAcl = { publish: ['#'], subscribe: ['#'] }
+
+export function compileAcl(acl: DeviceAcl, deviceId: string): CompiledAcl {
+  const fill = (filter: string) => filter.split(PLACEHOLDER).join(deviceId)
+  return { publish: acl.publish.map(fill), subscribe: acl.subscribe.map(fill) }
+}
+
+/** `$` topics belong to the broker: no client publishes there [MQTT-4.7.2-1 spirit, aedes #597]. */
+export function canPublish(acl: CompiledAcl, topic: string): boolean {
+  return !topic.startsWith('$') && acl.publish.some((filter) => filterMatches(filter, topic))
+}
+
+/** A subscription is granted only when an ACL filter covers every topic it could receive. */
+export function canSubscribe(acl: CompiledAcl, filter: string): boolean {
+  return acl.subscribe.some((allowed) => filterCovers(allowed, filter))
+}
+
+/** Problems with an ACL as an operator wrote it, one sentence each. */
+export function aclProblems(acl: DeviceAcl): string[] {
+  const problems: string[] = []
+  for (const [kind, filters] of [
+    ['publish', acl.publish],
+    ['subscribe', acl.subscribe],
+  ] as const) {
+    filters.forEach((filter, i) => {
+      const probe = filter.split(PLACEHOLDER).join('x')
+      if (!isValidFilter(probe))
+        problems.push(`acl.${kind}[${i}]: "${filter}" is not a valid MQTT filter`)
+    })
+  }
+  return problems
+}

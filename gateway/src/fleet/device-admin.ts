@@ -1,0 +1,40 @@
+import { generateSecret, hashSecret } from '../auth/secret-hash.js'
+import type { Device } from '../domain/device.js'
+import type { Store } from '../store/open-store.js'
+
+/** Seconds the old secret keeps working after a rotation unless told otherwise. */
+export const DEFAULT_ROTATION_OVERLAP = 0
+
+export interface RotatedDevice {
+  device: Device
+  /** Shown once; only its hash is stored. */
+  secret: string
+}
+
+/**
+ * Issues a new secret. With `overlapSeconds` > 0 the old one keeps logging in that long (a fleet
+ * rolls over without downtime); either way the live connection is closed so it logs in again.
+ * Rotating a revoked device gives it credentials again.
+ */
+export async function rotateDevice(
+  store: Store,
+  id: string,
+  overlapSeconds = DEFAULT_ROTATION_OVERLAP,
+): Promise<RotatedDevice> {
+  store.devices.get(id) // refuse an unknown id before paying for a hash
+  const secret = generateSecret()
+  const device = store.devices.rotate(
+    id,
+    await hashSecret(secret),
+    Date.now() + overlapSeconds * 1000,
+  )
+  return { device, secret }
+}
+
+export function revokeDevice(store: Store, id: string): Device {
+  return store.devices.revoke(id)
+}
+
+export function setDeviceEnabled(store: Store, id: string, enabled: boolean): Device {
+  return store.devices.setEnabled(id, enabled)
+}

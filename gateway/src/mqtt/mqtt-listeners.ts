@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs'
+import type { IncomingMessage } from 'node:http'
+import { createServer as createTcpServer, type Server } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { createServer as createTlsServer } from 'node:tls'
+import type { Aedes } from 'aedes'
+import { createWebSocketStream, WebSocketServer } from 'ws'
+import type { Config } from '../config/schema.js'
+import { GatewayError } from '../errors/gateway-error.js'
+import type { UpgradeRoute } from '../http-server.js'
+import { guardedStream } from './packet-size-guard.js'
+
+function readPem(path: string, setting: string): Buffer {
+  try {
+    return readFileSync(path)
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? String(error)
+    throw new GatewayError('FC_ERR_TLS_FILE', `Cannot read ${setting} (${path}): ${reason}`, {
+      cause: error,
+    })
+  }
+}
+
+/**
+ * Every way a device reaches the broker: TCP, TLS on its own port, and WebSocket at `/mqtt` on the
+ * HTTP port. Each connection passes the packet-size guard before aedes parses it.
+ */
+export function createMqttListeners(broker: Aedes, mqtt: Config['mqtt']) {
+  const handle = (stream: Duplex, request?: IncomingMessage) => broker.handle(stream, request)
+  const tcp = createTcpServer((socket) => {
+    socket.setNoDelay(true)
+    handle(guardedStream(socket, mqtt.maxPacketBytes))
+  })
+  const tls: Server | undefined = mqtt.tls
+    ? createTlsServer(
+        {
+          cert: readPem(mqtt.tls.cert, 'mqtt.tls.cert'),
+          key: readPem(mqtt.tls.key, 'mqtt.tls.key'),
+        },
+        (socket) => handle(guardedStream(socket, mqtt.maxPacketBytes)),
+      )
+    : undefined
+  const wss = new WebSocketServer({ noServer: true, maxPayload: mqtt.maxPacketBytes })
+  const websocket: UpgradeRoute | undefined = mqtt.websocket
+    ? {
+        matches: (pathname) => pathname === '/mqtt',
+        handleUpgrade(request, socket, head) {
+          wss.handleUpgrade(request, socket, head, (ws) => {
+            ws.on('error', () => ws.terminate())
+            handle(guardedStream(createWebSocketStream(ws), mqtt.maxPacketBytes), request)
+          })
+        },
+      }
+    : undefined
+  return {
+    tcp,
+    tls,
+    websocket,
+    closeWebSockets: () => {
+      for (const ws of wss.clients) ws.terminate()
+      wss.close()
+    },
+  }
+}
