@@ -1,28 +1,15 @@
 import mqtt, { type IClientOptions } from 'mqtt'
 import { describe, expect, it } from 'vitest'
-import { connectDevice, mqttUrl } from '../../test/support/device.js'
+import { connectDevice, mqttUrl, refusalCode } from '../../test/support/device.js'
 import { captureLog } from '../../test/support/log-capture.js'
 import { startTestGateway, type TestGateway } from '../../test/support/test-gateway.js'
 import { provisionDevice } from '../src/fleet/provision-device.js'
 
-/** Resolves to the CONNACK return code mqtt.js reports for a refused connection. */
-async function refusalCode(
+async function refusalCodeOf(
   target: TestGateway,
   options: IClientOptions,
 ): Promise<number | undefined> {
-  const client = mqtt.connect(mqttUrl(target), {
-    reconnectPeriod: 0,
-    connectTimeout: 5000,
-    ...options,
-  })
-  try {
-    return await new Promise<number | undefined>((resolve, reject) => {
-      client.once('connect', () => reject(new Error('connection was accepted')))
-      client.once('error', (error) => resolve((error as { code?: number }).code))
-    })
-  } finally {
-    client.end(true)
-  }
+  return refusalCode(mqttUrl(target), options)
 }
 
 describe('device authentication over MQTT', () => {
@@ -34,11 +21,11 @@ describe('device authentication over MQTT', () => {
       ...(username === undefined ? {} : { username }),
       ...(password === undefined ? {} : { password }),
     })
-    expect(await refusalCode(target, as('sensor-1', 'sensor-1', 'wrong-secret'))).toBe(4)
-    expect(await refusalCode(target, as('sensor-1', 'nobody', secret))).toBe(2)
-    expect(await refusalCode(target, as('nobody', 'nobody', secret))).toBe(4)
-    expect(await refusalCode(target, as('sensor-1'))).toBe(4)
-    expect(await refusalCode(target, as('sensor-1', 'sensor-1', ''))).toBe(4)
+    expect(await refusalCodeOf(target, as('sensor-1', 'sensor-1', 'wrong-secret'))).toBe(4)
+    expect(await refusalCodeOf(target, as('sensor-1', 'nobody', secret))).toBe(2)
+    expect(await refusalCodeOf(target, as('nobody', 'nobody', secret))).toBe(4)
+    expect(await refusalCodeOf(target, as('sensor-1'))).toBe(4)
+    expect(await refusalCodeOf(target, as('sensor-1', 'sensor-1', ''))).toBe(4)
 
     const good = await mqtt.connectAsync(mqttUrl(target), {
       ...as('sensor-1', 'sensor-1', secret),
@@ -52,7 +39,7 @@ describe('device authentication over MQTT', () => {
     const captured = captureLog()
     const target = await startTestGateway({}, { log: captured.log })
     const { secret } = await provisionDevice(target.gateway.store, { id: 'v5-device' })
-    const code = await refusalCode(target, {
+    const code = await refusalCodeOf(target, {
       clientId: 'v5-device',
       username: 'v5-device',
       password: secret,

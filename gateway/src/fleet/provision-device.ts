@@ -1,6 +1,7 @@
 import { generateSecret, hashSecret } from '../auth/secret-hash.js'
 import type { App } from '../domain/app.js'
 import type { Device } from '../domain/device.js'
+import { aclProblems, type DeviceAcl } from '../domain/device-acl.js'
 import { GatewayError } from '../errors/gateway-error.js'
 import { assertDeviceId } from '../store/device-repository.js'
 import type { Store } from '../store/open-store.js'
@@ -11,6 +12,8 @@ export interface ProvisionRequest {
   appId?: string | undefined
   name?: string | undefined
   tags?: Record<string, string> | undefined
+  /** Topic filters with `${deviceId}` placeholders; the default contract when absent. */
+  acl?: DeviceAcl | undefined
 }
 
 export interface ProvisionedDevice {
@@ -46,6 +49,8 @@ export async function provisionDevice(
   request: ProvisionRequest,
 ): Promise<ProvisionedDevice> {
   assertDeviceId(request.id)
+  const problems = request.acl ? aclProblems(request.acl) : []
+  if (problems.length > 0) throw new GatewayError('FC_ERR_DEVICE_INVALID', problems.join('; '))
   const app = resolveApp(store, request.appId)
   if (store.devices.find(request.id)) {
     throw new GatewayError('FC_ERR_DEVICE_EXISTS', `Device "${request.id}" already exists`)
@@ -56,6 +61,7 @@ export async function provisionDevice(
     appId: app.id,
     name: request.name,
     tags: request.tags,
+    acl: request.acl,
     secretHash: await hashSecret(secret),
   })
   return { device, secret }

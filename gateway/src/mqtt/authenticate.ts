@@ -5,7 +5,7 @@ import type { Meter } from '../domain/meter.js'
 import { ConnackCode, type ConnackCodeValue } from '../errors/mqtt-codes.js'
 import type { Logger } from '../log.js'
 import type { DeviceCredentials } from '../store/device-repository.js'
-import type { DeviceSessions } from './device-sessions.js'
+import type { DeviceSession, DeviceSessions } from './device-sessions.js'
 import type { LoginThrottle } from './login-throttle.js'
 
 export interface AuthenticateDeps {
@@ -14,6 +14,8 @@ export interface AuthenticateDeps {
   sessions: DeviceSessions
   throttle: LoginThrottle
   allowAnonymous: boolean
+  /** A device logged in; `session` is attached to the client by then. */
+  onAuthenticated(client: Client, session: DeviceSession): void
   /** Writes a failed login to the audit table. */
   recordFailure(deviceId: string | undefined, address: string | undefined, reason: string): void
   log: Logger
@@ -104,7 +106,7 @@ export function createAuthenticate(deps: AuthenticateDeps) {
           return
         }
         deps.throttle.succeed(`device:${username}`)
-        deps.sessions.attach(client, {
+        const session: DeviceSession = {
           deviceId: device.id,
           appId: device.appId,
           name: device.name,
@@ -112,7 +114,10 @@ export function createAuthenticate(deps: AuthenticateDeps) {
           acl: compileAcl(device.acl ?? DEFAULT_ACL, device.id),
           generation: deps.sessions.nextGeneration(),
           credentialStamp: device.updatedAt,
-        })
+        }
+        deps.sessions.attach(client, session)
+        // The socket may have gone while the hash was checked; then there is nothing to join.
+        if (!client.conn.destroyed) deps.onAuthenticated(client, session)
         done(null, true)
       },
       (error: unknown) => {

@@ -64,13 +64,25 @@ export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<
       throttle: new LoginThrottle(mqtt.loginFailures),
       allowAnonymous: mqtt.allowAnonymous,
       recordFailure: options.recordLoginFailure,
+      onAuthenticated(client, session) {
+        // Online from the moment the login is accepted, before aedes closes a connection it takes
+        // over: the device never looks offline in between ([MQTT-3.1.4-2] takeover).
+        sessions.markLive(client)
+        options.presence.connected(session)
+        client.conn.once('close', () => {
+          sessions.release(client)
+          options.presence.disconnected(session)
+        })
+      },
     }),
     authorizePublish,
     authorizeSubscribe,
     // One frozen subscriber must not stall delivery to everyone else (iot-anchors §1.7).
     drainTimeout: mqtt.drainTimeout * 1000,
     maxInflightInbound: mqtt.maxInflightInbound,
-    maxTopicLevels: mqtt.maxTopicLevels,
+    // aedes' own cap (which closes the connection) stays at its maximum: the authorizers apply
+    // mqtt.maxTopicLevels, so a too-deep subscription gets SUBACK 0x80 rather than a disconnect.
+    maxTopicLevels: 100,
     published(
       packet: AedesPublishPacket,
       client: Client | null,
@@ -87,16 +99,6 @@ export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<
       }
       done(null)
     },
-  })
-  aedes.on('clientReady', (client: Client) => {
-    const session = sessions.get(client)
-    sessions.markLive(client)
-    if (isDeviceSession(session)) options.presence.connected(session)
-  })
-  aedes.on('clientDisconnect', (client: Client) => {
-    const session = sessions.get(client)
-    sessions.release(client)
-    if (isDeviceSession(session)) options.presence.disconnected(session)
   })
   aedes.on('clientError', (client: Client, error: Error) => {
     log.debug({ clientId: client.id, err: error }, 'mqtt client error')

@@ -2,6 +2,7 @@ import { type Command, InvalidArgumentError } from 'commander'
 import { provisionDevice } from '../../fleet/provision-device.js'
 import { withStore } from '../context.js'
 import { type CliIo, printJson } from '../io.js'
+import { registerDeviceStateCommands } from './device-state.js'
 
 function collectTag(value: string, previous: Record<string, string>): Record<string, string> {
   const at = value.indexOf('=')
@@ -46,4 +47,5 @@ export function registerDeviceCommands(program: Command, io: CliIo): void {
         ].join('\n'),
       )
     })
+  registerDeviceStateCommands(devices, io)
 }
