@@ -5,20 +5,15 @@
  * Laravel's PusherBroadcaster uses behind /broadcasting/auth.
  */
 import Echo from 'laravel-echo'
-import Pusher from 'pusher'
 import PusherJs from 'pusher-js'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import type { createPusherClient } from './support/pusher.js'
+import { testBackend } from './support/pusher-server.js'
 import { startTestGateway, type TestGateway, testApp } from './support/test-gateway.js'
 
 type Authorize = NonNullable<Parameters<typeof createPusherClient>[2]>
 
-const backend = new Pusher({
-  appId: testApp.id,
-  key: testApp.key,
-  secret: testApp.secret,
-  cluster: 'x',
-})
+const backend = testBackend
 
 const privateAuth: Authorize = ({ socketId, channelName }, callback) =>
   callback(null, backend.authorizeChannel(socketId, channelName))

@@ -1,13 +1,3 @@
-/**
- * pusher-protocol §16 conformance checklist, driven by the real clients: pusher-js 8.6 as a
- * browser uses it against a self-hosted server, and the `pusher` server SDK (5.3) as the app
- * backend that signs channel authorizations and user sign-ins. Raw sockets are used only where
- * pusher-js cannot be made to misbehave (silent clients, frames pusher-js refuses to send).
- *
- * Items 12-21 and 24 need the REST API, webhooks, encryption or a second node and live elsewhere;
- * Laravel Echo (items 7 and 24, client side) is in laravel-echo.test.ts.
- */
-import Pusher from 'pusher'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import WebSocket from 'ws'
 import { channelStringToSign, hmacHex } from '../gateway/src/auth/channel-signature.js'
@@ -24,6 +14,7 @@ import {
   signedIn,
   subscribed,
 } from './support/pusher.js'
+import { testBackend } from './support/pusher-server.js'
 import { closeCode, openRawPusherSocket } from './support/raw-ws.js'
 import { startTcpProxy } from './support/tcp-proxy.js'
 import { startTestGateway, type TestGateway, testApp } from './support/test-gateway.js'
@@ -33,13 +24,7 @@ type Authenticate = NonNullable<
   NonNullable<Parameters<typeof createPusherClientWith>[2]>['authenticate']
 >
 
-/** The app backend: the official server SDK, which signs without any network access. */
-const backend = new Pusher({
-  appId: testApp.id,
-  key: testApp.key,
-  secret: testApp.secret,
-  cluster: 'x',
-})
+const backend = testBackend
 
 /** Channel auth endpoint for private channels (and presence without channel_data, §6.2). */
 const sdkAuthorize: Authorize = ({ socketId, channelName }, callback) =>

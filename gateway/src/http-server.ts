@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import {
   createServer as createPlainServer,
   type IncomingMessage,
@@ -8,8 +7,8 @@ import {
 import { createServer as createTlsServer } from 'node:https'
 import type { Duplex } from 'node:stream'
 import type { Config } from './config/schema.js'
-import { GatewayError } from './errors/gateway-error.js'
 import type { Logger } from './log.js'
+import { readTlsFile } from './tls-files.js'
 
 /** An edge that takes WebSocket upgrades on some paths (prefix already removed). */
 export interface UpgradeRoute {
@@ -39,17 +38,6 @@ export function stripPrefix(pathname: string, prefix: string): string {
     return pathname.slice(prefix.length) || '/'
   }
   return pathname
-}
-
-function readTlsFile(path: string, setting: string): Buffer {
-  try {
-    return readFileSync(path)
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? String(error)
-    throw new GatewayError('FC_ERR_TLS_FILE', `Cannot read ${setting} (${path}): ${reason}`, {
-      cause: error,
-    })
-  }
 }
 
 /** The HTTP(S) server on http.port: plain requests, and upgrades routed by path to the edges. */

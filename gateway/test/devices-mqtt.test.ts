@@ -1,28 +1,18 @@
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { connect } from 'node:net'
-import { join } from 'node:path'
 import mqtt from 'mqtt'
-import Pusher from 'pusher'
 import { describe, expect, it } from 'vitest'
 import { closed, connectAs, mqttUrl, provision, refusalCode } from '../../test/support/device.js'
 import { createPusherClient, subscribed } from '../../test/support/pusher.js'
+import { testBackend } from '../../test/support/pusher-server.js'
 import { spawnCli } from '../../test/support/spawn-cli.js'
 import { needTool } from '../../test/support/system-tool.js'
-import {
-  startTestGateway,
-  type TestGateway,
-  tempDir,
-  testApp,
-} from '../../test/support/test-gateway.js'
+import { startTestGateway, type TestGateway, testApp } from '../../test/support/test-gateway.js'
+import { selfSignedCertificate } from '../../test/support/tls.js'
 import { rotateDevice } from '../src/fleet/device-admin.js'
 
-const backend = new Pusher({
-  appId: testApp.id,
-  key: testApp.key,
-  secret: testApp.secret,
-  cluster: 'x',
-})
+const backend = testBackend
 
 /** A dashboard in pusher-js watching presence-devices. */
 async function dashboard(target: TestGateway) {
@@ -177,30 +167,7 @@ describe('listeners', () => {
   })
 
   it('serves MQTT over TLS with the configured certificate', async (context) => {
-    needTool(context, 'openssl', 'openssl')
-    const dir = tempDir()
-    const cert = join(dir, 'cert.pem')
-    const key = join(dir, 'key.pem')
-    execFileSync(
-      'openssl',
-      [
-        ...[
-          'req',
-          '-x509',
-          '-newkey',
-          'rsa:2048',
-          '-nodes',
-          '-days',
-          '1',
-          '-keyout',
-          key,
-          '-out',
-          cert,
-        ],
-        ...['-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
-      ],
-      { stdio: 'ignore' },
-    )
+    const { cert, key } = selfSignedCertificate(context)
     const target = await startTestGateway({ mqtt: { tls: { port: 0, cert, key } } })
     const secret = await provision(target, 'tls-1')
     const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${target.addresses.mqttTls?.port}`, {

@@ -1,37 +1,15 @@
-import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { connectDevice } from '../../test/support/device.js'
 import { findCloseCode, openRawPusherSocket, openRawTcpUpgrade } from '../../test/support/raw-ws.js'
-import { needTool } from '../../test/support/system-tool.js'
-import { startTestGateway, tempDir, testApp } from '../../test/support/test-gateway.js'
+import { startTestGateway, testApp } from '../../test/support/test-gateway.js'
+import { selfSignedCertificate } from '../../test/support/tls.js'
 import { hmacHex } from '../src/auth/channel-signature.js'
 
 describe('TLS on the HTTP port', () => {
   it('serves wss:// with the configured certificate', async (context) => {
-    needTool(context, 'openssl', 'openssl')
-    const dir = tempDir()
-    const cert = join(dir, 'cert.pem')
-    const key = join(dir, 'key.pem')
-    execFileSync(
-      'openssl',
-      [
-        ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1'],
-        ...[
-          '-keyout',
-          key,
-          '-out',
-          cert,
-          '-subj',
-          '/CN=127.0.0.1',
-          '-addext',
-          'subjectAltName=IP:127.0.0.1',
-        ],
-      ],
-      { stdio: 'ignore' },
-    )
+    const { cert, key } = selfSignedCertificate(context)
     const { addresses } = await startTestGateway({ http: { tls: { cert, key } } })
     const ws = new WebSocket(
       `wss://127.0.0.1:${addresses.http.port}/app/${testApp.key}?protocol=7`,

@@ -18,6 +18,7 @@ import {
   createPusherClientWith,
   subscribed,
 } from '../../test/support/pusher.js'
+import { testBackend } from '../../test/support/pusher-server.js'
 import { type FrameQueue, openRawPusherSocket } from '../../test/support/raw-ws.js'
 import {
   startTestGateway,
@@ -117,13 +118,7 @@ function gatewayWith(
   })
 }
 
-/** The app backend: the official server SDK verifies what the gateway signs. */
-const backend = new Pusher({
-  appId: testApp.id,
-  key: testApp.key,
-  secret: testApp.secret,
-  cluster: 'x',
-})
+const backend = testBackend
 
 async function rawSocket(target: TestGateway): Promise<{ ws: WebSocket; frames: FrameQueue }> {
   const socket = await openRawPusherSocket(target.addresses.http.port, testApp.key)

@@ -1,5 +1,5 @@
 import Pusher from 'pusher'
-import type { TestGateway } from './test-gateway.js'
+import { type TestGateway, testApp } from './test-gateway.js'
 
 export interface ServerApp {
   id: string
@@ -35,3 +35,11 @@ export async function statusOf(call: Promise<unknown>): Promise<number> {
     return status
   }
 }
+
+/** The app backend without network: the official SDK signs channel and user auth locally. */
+export const testBackend = new Pusher({
+  appId: testApp.id,
+  key: testApp.key,
+  secret: testApp.secret,
+  cluster: 'x',
+})

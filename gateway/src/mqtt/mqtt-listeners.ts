@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
 import { createServer as createTcpServer, type Server } from 'node:net'
 import type { Duplex } from 'node:stream'
@@ -6,20 +5,9 @@ import { createServer as createTlsServer } from 'node:tls'
 import type { Aedes } from 'aedes'
 import { createWebSocketStream, WebSocketServer } from 'ws'
 import type { Config } from '../config/schema.js'
-import { GatewayError } from '../errors/gateway-error.js'
 import type { UpgradeRoute } from '../http-server.js'
+import { readTlsFile } from '../tls-files.js'
 import { guardedStream } from './packet-size-guard.js'
-
-function readPem(path: string, setting: string): Buffer {
-  try {
-    return readFileSync(path)
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? String(error)
-    throw new GatewayError('FC_ERR_TLS_FILE', `Cannot read ${setting} (${path}): ${reason}`, {
-      cause: error,
-    })
-  }
-}
 
 /**
  * Every way a device reaches the broker: TCP, TLS on its own port, and WebSocket at `/mqtt` on the
@@ -34,8 +22,8 @@ export function createMqttListeners(broker: Aedes, mqtt: Config['mqtt']) {
   const tls: Server | undefined = mqtt.tls
     ? createTlsServer(
         {
-          cert: readPem(mqtt.tls.cert, 'mqtt.tls.cert'),
-          key: readPem(mqtt.tls.key, 'mqtt.tls.key'),
+          cert: readTlsFile(mqtt.tls.cert, 'mqtt.tls.cert'),
+          key: readTlsFile(mqtt.tls.key, 'mqtt.tls.key'),
         },
         (socket) => handle(guardedStream(socket, mqtt.maxPacketBytes)),
       )
