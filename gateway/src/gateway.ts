@@ -1,6 +1,7 @@
 import type { Server } from 'node:http'
 import { LocalAdapter } from './adapter/local-adapter.js'
 import { createUplink } from './bridge/uplink.js'
+import { compileUplinkRules, DEFAULT_UPLINK, UplinkRules } from './bridge/uplink-rules.js'
 import { ChannelHub } from './channels/channel-hub.js'
 import { ChannelInfoReader } from './channels/channel-info.js'
 import { Channels } from './channels/channels.js'
@@ -20,6 +21,7 @@ import { watchCredentials } from './mqtt/credential-watcher.js'
 import { createDeviceBroker, type DeviceBroker } from './mqtt/device-broker.js'
 import { createDevicePresence } from './mqtt/device-presence.js'
 import { createMqttListeners } from './mqtt/mqtt-listeners.js'
+import { createSqlitePersistence } from './mqtt/sqlite-persistence.js'
 import { PusherEdge } from './pusher-ws/pusher-edge.js'
 import { openStore, type Store } from './store/open-store.js'
 import { createWebhooks } from './webhooks/webhooks.js'
@@ -141,6 +143,16 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
       else socket.destroy()
     },
   }
+  const uplink = createUplink({
+    channels,
+    meter,
+    log: log.child({ mod: 'bridge' }),
+    maxEventBytes: config.pusher.maxEventBytes,
+    rules: new UplinkRules(
+      compileUplinkRules(config.bridge.uplink.length > 0 ? config.bridge.uplink : DEFAULT_UPLINK)
+        .rules,
+    ),
+  })
   const devicePresence = createDevicePresence({
     channels,
     onLifecycle: (event) => webhooks.onLifecycle(event),
@@ -161,6 +173,11 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
     throw error
   }
 
+  // Sessions, retained messages and queued QoS 1/2 messages live in the store and survive restarts.
+  const persistence = createSqlitePersistence(store.db, {
+    log: log.child({ mod: 'mqtt-persistence' }),
+  })
+
   async function listen(): Promise<GatewayAddresses> {
     if (addresses) return addresses
     const mqttLog = log.child({ mod: 'mqtt' })
@@ -176,8 +193,9 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
           address: address ?? null,
           reason,
         }),
-      onDevicePublish: createUplink(channels, meter, mqttLog),
+      onDevicePublish: uplink.onDevicePublish,
       presence: devicePresence,
+      persistence,
     })
     credentials = watchCredentials(store, broker.sessions, broker.aedes, mqttLog)
     try {
@@ -205,11 +223,13 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
       [mqtt?.tcp, mqtt?.tls].map((server) => (server ? closeServer(server) : undefined)),
     )
     credentials?.stop()
+    uplink.close()
     await pusherEdge.close()
     mqtt?.closeWebSockets()
     httpServer.closeAllConnections()
     const aedes = broker?.aedes
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()))
+    await persistence.destroy()
     await Promise.all([httpClosed, mqttClosed])
     await adapter.close()
     await webhooks.close()

@@ -3,19 +3,57 @@ import type { Channels } from '../channels/channels.js'
 import type { Meter } from '../domain/meter.js'
 import type { Logger } from '../log.js'
 import type { DeviceSession } from '../mqtt/device-sessions.js'
-import { mapDefaultUplink } from './default-uplink.js'
+import { LatestValueThrottle } from './latest-value-throttle.js'
+import type { UplinkRules } from './uplink-rules.js'
 
-/** Device publishes to channel events: mapped once at ingress, then published once. */
-export function createUplink(channels: Channels, meter: Meter, log: Logger) {
-  return (session: DeviceSession, packet: AedesPublishPacket): void => {
-    meter.messageIn('mqtt')
-    const mapped = mapDefaultUplink(session.deviceId, packet.topic, packet.payload as Buffer)
-    if (!mapped) return
-    channels.trigger({ appId: session.appId, ...mapped }).then(
+export interface UplinkOptions {
+  channels: Channels
+  rules: UplinkRules
+  meter: Meter
+  log: Logger
+  /** Pusher's event data limit (pusher.maxEventBytes, 10 KB). */
+  maxEventBytes: number
+}
+
+/** Device publishes to channel events: mapped once at ingress by the rules, then published once. */
+export function createUplink(options: UplinkOptions) {
+  const { channels, meter, log } = options
+  const throttle = new LatestValueThrottle()
+  const publish = (appId: string, channel: string, event: string, data: string) =>
+    channels.trigger({ appId, channel, event, data }).then(
       (published) => {
         if (!published) meter.dropped('quota')
       },
-      (error: unknown) => log.error({ err: error, topic: packet.topic }, 'uplink delivery failed'),
+      (error: unknown) => log.error({ err: error, channel }, 'uplink delivery failed'),
     )
+
+  const onDevicePublish = (session: DeviceSession, packet: AedesPublishPacket): void => {
+    meter.messageIn('mqtt')
+    const outcome = options.rules.map(session, packet.topic, packet.payload as Buffer, Date.now())
+    for (const { rule, reason } of outcome.dropped) {
+      meter.dropped('bridge_unrenderable')
+      log.warn(
+        { deviceId: session.deviceId, topic: packet.topic, rule },
+        `uplink dropped: ${reason}`,
+      )
+    }
+    for (const { channel, event, data, throttleMs } of outcome.events) {
+      if (Buffer.byteLength(data) > options.maxEventBytes) {
+        meter.dropped('oversize')
+        log.warn(
+          { deviceId: session.deviceId, topic: packet.topic, bytes: Buffer.byteLength(data) },
+          'uplink dropped: event data over the Pusher limit',
+        )
+        continue
+      }
+      if (throttleMs > 0)
+        throttle.offer(
+          `${session.appId}\u0000${channel}\u0000${event}`,
+          throttleMs,
+          () => void publish(session.appId, channel, event, data),
+        )
+      else void publish(session.appId, channel, event, data)
+    }
   }
+  return { onDevicePublish, close: () => throttle.clear() }
 }

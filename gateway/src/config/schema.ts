@@ -1,5 +1,7 @@
 import { z } from 'zod'
+import { compileUplinkRules } from '../bridge/uplink-rules.js'
 import { APP_ID_PATTERN, APP_ID_RULE, APP_KEY_PATTERN } from '../domain/names.js'
+import { bridgeSchema } from './bridge-schema.js'
 
 const port = z.number().int().min(0).max(65535)
 const seconds = z.number().min(0)
@@ -342,6 +344,7 @@ export const configSchema = z
           ),
       })
       .prefault({}),
+    bridge: bridgeSchema.describe('Mapping rules between device topics and channel events.'),
     store: z
       .strictObject({
         path: z
@@ -366,6 +369,9 @@ export const configSchema = z
     apps: z.array(appSchema).default([]).describe('Apps upserted into the store at start.'),
   })
   .superRefine((config, ctx) => {
+    for (const problem of compileUplinkRules(config.bridge.uplink).problems) {
+      ctx.addIssue({ code: 'custom', ...problem })
+    }
     const seen = { id: new Map<string, number>(), key: new Map<string, number>() }
     config.apps.forEach((app, index) => {
       for (const field of ['id', 'key'] as const) {

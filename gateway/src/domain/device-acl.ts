@@ -39,6 +39,15 @@ export function canSubscribe(acl: CompiledAcl, filter: string): boolean {
   return acl.subscribe.some((allowed) => filterCovers(allowed, filter))
 }
 
+/**
+ * Whether the device may receive a message on `topic`: some subscribe filter of its ACL matches
+ * it. Checked per delivery, because a persistent session may hold a filter the ACL no longer
+ * grants (aedes stores every filter of a SUBACK with mixed results, and replays sessions).
+ */
+export function canReceive(acl: CompiledAcl, topic: string): boolean {
+  return acl.subscribe.some((filter) => filterMatches(filter, topic))
+}
+
 /** Problems with an ACL as an operator wrote it, one sentence each. */
 export function aclProblems(acl: DeviceAcl): string[] {
   const problems: string[] = []

@@ -1,5 +1,5 @@
-import type { Client, PublishPacket, Subscription } from 'aedes'
-import { canPublish, canSubscribe } from '../domain/device-acl.js'
+import type { AedesPublishPacket, Client, PublishPacket, Subscription } from 'aedes'
+import { canPublish, canReceive, canSubscribe } from '../domain/device-acl.js'
 import type { Meter } from '../domain/meter.js'
 import { isValidFilter } from '../domain/topic-filter.js'
 import type { DeviceSessions } from './device-sessions.js'
@@ -45,5 +45,13 @@ export function createAuthorizers(sessions: DeviceSessions, meter: Meter, maxTop
     done(null, allowed ? subscription : null)
   }
 
-  return { authorizePublish, authorizeSubscribe }
+  /** Runs for every delivery, live or replayed from a stored session; must stay O(ACL size). */
+  function authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
+    const session = sessions.get(client)
+    if (session && canReceive(session.acl, packet.topic)) return packet
+    meter.dropped('mqtt_forward_acl')
+    return null
+  }
+
+  return { authorizePublish, authorizeSubscribe, authorizeForward }
 }

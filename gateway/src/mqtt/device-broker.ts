@@ -35,7 +35,7 @@ export interface DeviceBroker {
 export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<DeviceBroker> {
   const { log, mqtt } = options
   const sessions = new DeviceSessions()
-  const { authorizePublish, authorizeSubscribe } = createAuthorizers(
+  const { authorizePublish, authorizeSubscribe, authorizeForward } = createAuthorizers(
     sessions,
     options.meter,
     mqtt.maxTopicLevels,
@@ -77,6 +77,7 @@ export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<
     }),
     authorizePublish,
     authorizeSubscribe,
+    authorizeForward,
     // One frozen subscriber must not stall delivery to everyone else (iot-anchors §1.7).
     drainTimeout: mqtt.drainTimeout * 1000,
     maxInflightInbound: mqtt.maxInflightInbound,

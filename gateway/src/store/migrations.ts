@@ -94,6 +94,68 @@ export const migrations: readonly Migration[] = [
       `)
     },
   },
+  {
+    version: 5,
+    name: 'mqtt broker persistence',
+    // aedes' session state (gateway/src/mqtt/sqlite-persistence.ts). A packet is its JSON `packet`
+    // (every field but the payload) plus its payload as a BLOB; `payload_kind` says how to put the
+    // payload back (0: none or kept in the JSON, 1: bytes, 2: UTF-8 string).
+    up(db) {
+      db.exec(`
+        CREATE INDEX IF NOT EXISTS devices_by_update ON devices(updated_at);
+        CREATE TABLE mqtt_retained (
+          topic        TEXT PRIMARY KEY,
+          packet       TEXT NOT NULL,
+          payload      BLOB,
+          payload_kind INTEGER NOT NULL CHECK (payload_kind IN (0, 1, 2)),
+          stored_at    INTEGER NOT NULL
+        ) STRICT;
+        CREATE TABLE mqtt_subscriptions (
+          client_id               TEXT NOT NULL,
+          topic                   TEXT NOT NULL,
+          qos                     INTEGER NOT NULL,
+          rh                      INTEGER,
+          rap                     INTEGER,
+          nl                      INTEGER,
+          subscription_identifier INTEGER,
+          PRIMARY KEY (client_id, topic)
+        ) STRICT;
+        CREATE INDEX mqtt_subscriptions_by_topic ON mqtt_subscriptions(topic);
+        CREATE TABLE mqtt_outgoing (
+          seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+          client_id      TEXT NOT NULL,
+          broker_id      TEXT,
+          broker_counter INTEGER,
+          message_id     INTEGER,
+          packet         TEXT NOT NULL,
+          payload        BLOB,
+          payload_kind   INTEGER NOT NULL CHECK (payload_kind IN (0, 1, 2)),
+          enqueued_at    INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX mqtt_outgoing_by_client ON mqtt_outgoing(client_id, seq);
+        CREATE INDEX mqtt_outgoing_by_message_id ON mqtt_outgoing(client_id, message_id);
+        CREATE INDEX mqtt_outgoing_by_broker_counter
+          ON mqtt_outgoing(client_id, broker_id, broker_counter);
+        CREATE TABLE mqtt_incoming (
+          client_id    TEXT NOT NULL,
+          message_id   INTEGER NOT NULL,
+          packet       TEXT NOT NULL,
+          payload      BLOB,
+          payload_kind INTEGER NOT NULL CHECK (payload_kind IN (0, 1, 2)),
+          stored_at    INTEGER NOT NULL,
+          PRIMARY KEY (client_id, message_id)
+        ) STRICT;
+        CREATE TABLE mqtt_wills (
+          client_id    TEXT PRIMARY KEY,
+          broker_id    TEXT,
+          packet       TEXT NOT NULL,
+          payload      BLOB,
+          payload_kind INTEGER NOT NULL CHECK (payload_kind IN (0, 1, 2)),
+          stored_at    INTEGER NOT NULL
+        ) STRICT;
+      `)
+    },
+  },
 ]
 
 /**

@@ -10,6 +10,8 @@ import { WebhookQueue } from './webhook-queue.js'
 
 export interface Store {
   readonly path: string
+  /** The connection itself, for the broker's session persistence (same file, same transactions). */
+  readonly db: Database
   readonly apps: AppRepository
   readonly devices: DeviceRepository
   readonly webhookQueue: WebhookQueue
@@ -51,6 +53,7 @@ export function openStore(path: string): Store {
   }
   return {
     path,
+    db,
     apps: new AppRepository(db),
     devices: new DeviceRepository(db),
     webhookQueue: new WebhookQueue(db),

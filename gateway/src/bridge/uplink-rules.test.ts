@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest'
+import { payloadToEventData } from './payload.js'
+import {
+  compileUplinkRules,
+  DEFAULT_UPLINK,
+  type UplinkRuleConfig,
+  UplinkRules,
+} from './uplink-rules.js'
+
+const device = { deviceId: 'd1', name: 'Boiler', tags: { site: 'lab' } }
+
+function rules(
+  configs: Array<Partial<UplinkRuleConfig> & Pick<UplinkRuleConfig, 'match' | 'channel' | 'event'>>,
+): UplinkRules {
+  const full = configs.map(
+    (c, i) =>
+      ({
+        name: `r${i}`,
+        payload: 'auto',
+        wrap: false,
+        throttle: 0,
+        continue: false,
+        ...c,
+      }) as UplinkRuleConfig,
+  )
+  const { rules: compiled, problems } = compileUplinkRules(full)
+  expect(problems).toEqual([])
+  return new UplinkRules(compiled)
+}
+
+const self = '$' + '{deviceId}'
+
+describe('payloadToEventData', () => {
+  it('keeps JSON, turns text into a JSON string and binary into base64 in auto mode', () => {
+    expect(payloadToEventData(Buffer.from('{"c":21.5}'))).toBe('{"c":21.5}')
+    expect(payloadToEventData(Buffer.from('42'))).toBe('42')
+    expect(payloadToEventData(Buffer.from('door opened'))).toBe('"door opened"')
+    expect(payloadToEventData(Buffer.from(''))).toBe('""')
+    const bytes = Buffer.from([0xff, 0x00, 0xfe])
+    expect(JSON.parse(payloadToEventData(bytes) ?? '')).toEqual({
+      base64: bytes.toString('base64'),
+    })
+  })
+
+  it('forces a mode, refusing payloads that are not of its kind', () => {
+    expect(payloadToEventData(Buffer.from('{"a":1}'), 'text')).toBe('"{\\"a\\":1}"')
+    expect(payloadToEventData(Buffer.from('abc'), 'base64')).toBe('{"base64":"YWJj"}')
+    expect(payloadToEventData(Buffer.from('not json'), 'json')).toBeUndefined()
+    expect(payloadToEventData(Buffer.from([0xff]), 'text')).toBeUndefined()
+  })
+})
+
+describe('uplink rules', () => {
+  it('reproduces the default topic contract', () => {
+    const { rules: compiled } = compileUplinkRules(DEFAULT_UPLINK)
+    const set = new UplinkRules(compiled)
+    expect(set.map(device, 'devices/d1/events/temp', Buffer.from('{"c":1}'), 0).events).toEqual([
+      {
+        rule: 'device-events',
+        channel: 'private-device-d1',
+        event: 'temp',
+        data: '{"c":1}',
+        throttleMs: 0,
+      },
+    ])
+    for (const topic of [
+      'devices/d2/events/temp',
+      'devices/d1/events',
+      'devices/d1/events/a/b',
+      'devices/d1/telemetry/t',
+    ]) {
+      expect(set.map(device, topic, Buffer.from('{}'), 0).events, topic).toEqual([])
+    }
+    expect(
+      set.map(device, 'devices/d1/events/pusher:subscribe', Buffer.from('{}'), 0).dropped,
+    ).toHaveLength(1)
+  })
+
+  it('renders captures and device fields, wraps, and stops at the first match unless told to continue', () => {
+    const set = rules([
+      {
+        match: 'devices/+deviceId/telemetry/+metric',
+        channel: `private-site-\${device.tags.site}`,
+        event: 'telemetry.${metric}',
+        wrap: true,
+        continue: true,
+      },
+      { match: 'devices/+deviceId/#rest', channel: `private-device-${self}`, event: 'raw' },
+      { match: 'devices/+deviceId/#rest', channel: 'never', event: 'never' },
+    ])
+    const out = set.map(device, 'devices/d1/telemetry/temp', Buffer.from('21.5'), 1234)
+    expect(out.events.map((e) => [e.channel, e.event])).toEqual([
+      ['private-site-lab', 'telemetry.temp'],
+      ['private-device-d1', 'raw'],
+    ])
+    expect(JSON.parse(out.events[0]?.data ?? '')).toEqual({
+      deviceId: 'd1',
+      topic: 'devices/d1/telemetry/temp',
+      receivedAt: 1234,
+      data: 21.5,
+    })
+  })
+
+  it('drops what renders outside Pusher’s limits instead of sending it', () => {
+    const set = rules([
+      { match: 'devices/+deviceId/x/+what', channel: 'private-${what}', event: 'e' },
+    ])
+    expect(set.map(device, 'devices/d1/x/', Buffer.from('{}'), 0).dropped).toEqual([
+      { rule: 'r0', reason: '${what} is empty for this topic' },
+    ])
+    expect(set.map(device, 'devices/d1/x/a,b;c=d@e', Buffer.from('{}'), 0).events).toHaveLength(1)
+    expect(set.map(device, 'devices/d1/x/has space', Buffer.from('{}'), 0).dropped).toEqual([
+      { rule: 'r0', reason: 'channel "private-has space" is not a valid channel name' },
+    ])
+    const json = rules([{ match: 'a/+deviceId', channel: 'c', event: 'e', payload: 'json' }])
+    expect(json.map(device, 'a/d1', Buffer.from('nope'), 0).dropped).toEqual([
+      { rule: 'r0', reason: 'payload is not json' },
+    ])
+  })
+
+  it('reports every invalid rule with its path', () => {
+    const bad = [
+      { name: 'a', match: 'devices/#x/y', channel: 'c', event: 'e' },
+      { name: 'b', match: 'devices/+id', channel: 'private-${nope}', event: '${id' },
+      { name: 'c', match: 'devices/+id', channel: 'bad/name', event: 'e' },
+    ].map(
+      (c) =>
+        ({ payload: 'auto', wrap: false, throttle: 0, continue: false, ...c }) as UplinkRuleConfig,
+    )
+    const { problems } = compileUplinkRules(bad)
+    expect(problems).toEqual([
+      {
+        path: ['bridge', 'uplink', 0, 'match'],
+        message: expect.stringMatching(/not a valid MQTT filter/),
+      },
+      { path: ['bridge', 'uplink', 1, 'event'], message: expect.stringMatching(/unclosed/) },
+      {
+        path: ['bridge', 'uplink', 1, 'channel'],
+        message: expect.stringMatching(/\$\{nope\} is neither a capture/),
+      },
+      {
+        path: ['bridge', 'uplink', 2, 'channel'],
+        message: '"bad/name" is not a valid channel name',
+      },
+    ])
+  })
+})

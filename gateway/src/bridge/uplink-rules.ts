@@ -1,0 +1,179 @@
+import type { z } from 'zod'
+import type { uplinkRuleSchema } from '../config/bridge-schema.js'
+import { isValidChannelName } from '../domain/names.js'
+import { PatternIndex } from './pattern-index.js'
+import { type PayloadMode, payloadToEventData } from './payload.js'
+import { parseTemplate, renderTemplate, type Template, templateNames } from './template.js'
+import { captureNames, captures, parseTopicPattern, type TopicPattern } from './topic-pattern.js'
+
+export type UplinkRuleConfig = z.output<typeof uplinkRuleSchema>
+
+export interface UplinkRule {
+  name: string
+  pattern: TopicPattern
+  channel: Template
+  event: Template
+  payload: PayloadMode
+  wrap: boolean
+  throttleMs: number
+  continue: boolean
+  /** The capture that must equal the publishing device's id, if any. */
+  ownDevice: string | undefined
+  /** Every name the channel and event templates use; none may render empty. */
+  names: string[]
+}
+
+/** The default topic contract (ARCHITECTURE.md) as a rule. */
+export const DEFAULT_UPLINK: UplinkRuleConfig[] = [
+  {
+    name: 'device-events',
+    match: 'devices/+deviceId/events/+event',
+    channel: 'private-device-${deviceId}',
+    event: '${event}',
+    payload: 'auto',
+    wrap: false,
+    throttle: 0,
+    continue: false,
+  },
+]
+
+const DEVICE_FIELDS = /^device\.(id|name|tags\..+)$/
+
+export interface RuleProblem {
+  path: Array<string | number>
+  message: string
+}
+
+/** Compiles rules, collecting every problem with its config path; throws nothing. */
+export function compileUplinkRules(configs: readonly UplinkRuleConfig[]): {
+  rules: UplinkRule[]
+  problems: RuleProblem[]
+} {
+  const problems: RuleProblem[] = []
+  const rules: UplinkRule[] = []
+  configs.forEach((config, i) => {
+    const problem = (field: string, message: string) =>
+      problems.push({ path: ['bridge', 'uplink', i, field], message })
+    const pattern = parseTopicPattern(config.match)
+    const channel = parseTemplate(config.channel)
+    const event = parseTemplate(config.event)
+    if (typeof pattern === 'string') problem('match', pattern)
+    if (typeof channel === 'string') problem('channel', channel)
+    if (typeof event === 'string') problem('event', event)
+    if (typeof pattern === 'string') return
+    const names = captureNames(pattern)
+    for (const [field, template] of [
+      ['channel', channel],
+      ['event', event],
+    ] as const) {
+      if (typeof template === 'string') continue
+      for (const name of templateNames(template)) {
+        if (!names.includes(name) && !DEVICE_FIELDS.test(name)) {
+          problem(field, `\${${name}} is neither a capture of "${config.match}" nor a device field`)
+        }
+      }
+    }
+    if (typeof channel === 'string' || typeof event === 'string') return
+    const literal = channel.parts.every((part) => 'text' in part)
+    if (literal && !isValidChannelName(config.channel)) {
+      problem('channel', `"${config.channel}" is not a valid channel name`)
+    }
+    rules.push({
+      name: config.name,
+      pattern,
+      channel,
+      event,
+      payload: config.payload,
+      wrap: config.wrap,
+      throttleMs: config.throttle,
+      continue: config.continue,
+      ownDevice: names.includes('deviceId') ? 'deviceId' : undefined,
+      names: [...new Set([...templateNames(channel), ...templateNames(event)])],
+    })
+  })
+  return { rules, problems }
+}
+
+export interface UplinkDevice {
+  deviceId: string
+  name: string | null
+  tags: Record<string, string>
+}
+
+export interface UplinkEvent {
+  rule: string
+  channel: string
+  event: string
+  data: string
+  throttleMs: number
+}
+
+export type UplinkOutcome = {
+  events: UplinkEvent[]
+  dropped: Array<{ rule: string; reason: string }>
+}
+
+/** Why a rendered event name cannot go out, if it cannot (§5.2, and pusher-js's reserved prefixes). */
+function eventProblem(event: string): string | undefined {
+  if (event.length === 0 || event.length > 200)
+    return 'event name is empty or longer than 200 characters'
+  if (event.startsWith('pusher:') || event.startsWith('pusher_internal:'))
+    return 'event name uses a reserved prefix'
+  return undefined
+}
+
+/** The compiled rule set: an index for matching and the rendering of each match. */
+export class UplinkRules {
+  readonly #index = new PatternIndex<UplinkRule>()
+  readonly size: number
+
+  constructor(rules: readonly UplinkRule[]) {
+    for (const rule of rules) this.#index.add(rule.pattern, rule)
+    this.size = rules.length
+  }
+
+  /** Maps one publish: first matching rule wins unless it says `continue`. */
+  map(device: UplinkDevice, topic: string, payload: Buffer, receivedAt: number): UplinkOutcome {
+    const outcome: UplinkOutcome = { events: [], dropped: [] }
+    for (const rule of this.#index.match(topic)) {
+      const values = captures(rule.pattern, topic)
+      // A rule naming deviceId only ever speaks for the device that published.
+      if (rule.ownDevice && values[rule.ownDevice] !== device.deviceId) continue
+      values['device.id'] = device.deviceId
+      values['device.name'] = device.name ?? ''
+      for (const [tag, value] of Object.entries(device.tags)) values[`device.tags.${tag}`] = value
+      const channel = renderTemplate(rule.channel, values)
+      const event = renderTemplate(rule.event, values)
+      const data = payloadToEventData(payload, rule.payload)
+      const empty = rule.names.find((name) => !values[name])
+      const problem =
+        empty !== undefined
+          ? `\${${empty}} is empty for this topic`
+          : !isValidChannelName(channel)
+            ? `channel "${channel.slice(0, 200)}" is not a valid channel name`
+            : (eventProblem(event) ??
+              (data === undefined ? `payload is not ${rule.payload}` : undefined))
+      if (problem || data === undefined)
+        outcome.dropped.push({ rule: rule.name, reason: problem ?? 'payload' })
+      else {
+        const wrapped = rule.wrap
+          ? JSON.stringify({
+              deviceId: device.deviceId,
+              topic,
+              receivedAt,
+              data: JSON.parse(data) as unknown,
+            })
+          : data
+        outcome.events.push({
+          rule: rule.name,
+          channel,
+          event,
+          data: wrapped,
+          throttleMs: rule.throttleMs,
+        })
+      }
+      if (!rule.continue) break
+    }
+    return outcome
+  }
+}
