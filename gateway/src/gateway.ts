@@ -1,5 +1,6 @@
 import type { Server } from 'node:http'
 import { LocalAdapter } from './adapter/local-adapter.js'
+import { compileDownlinkRules, createDownlink, DEFAULT_DOWNLINK } from './bridge/downlink.js'
 import { createUplink } from './bridge/uplink.js'
 import { compileUplinkRules, DEFAULT_UPLINK, UplinkRules } from './bridge/uplink-rules.js'
 import { ChannelHub } from './channels/channel-hub.js'
@@ -109,6 +110,21 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
     countsSubscriptions: (appId) => findApp(appId)?.subscriptionCount ?? false,
     onLifecycle: (event) => webhooks.onLifecycle(event),
     messageLimit: (appId) => findApp(appId)?.maxMessagesPerDay ?? null,
+    onFromWeb: (envelope, origin) => downlink(envelope, origin),
+  })
+  const downlink = createDownlink({
+    rules: compileDownlinkRules(
+      config.bridge.downlink.length > 0 ? config.bridge.downlink : DEFAULT_DOWNLINK,
+    ).rules,
+    deviceApp: (deviceId) => store.devices.find(deviceId)?.appId,
+    // The gateway's own publish (client null) passes authorizePublish; the rule is the authority.
+    publish: (topic, payload, qos) =>
+      broker?.aedes.publish(
+        { cmd: 'publish', topic, payload, qos, retain: false, dup: false },
+        () => {},
+      ),
+    meter,
+    log: log.child({ mod: 'bridge' }),
   })
   const pusherEdge = new PusherEdge({
     meter,

@@ -35,6 +35,17 @@ export const DEFAULT_UPLINK: UplinkRuleConfig[] = [
     throttle: 0,
     continue: false,
   },
+  {
+    // A device's answer to a command (docs/bridge.md): the command id is the last topic level.
+    name: 'command-acks',
+    match: 'devices/+deviceId/acks/+commandId',
+    channel: 'private-device-${deviceId}',
+    event: 'command.ack',
+    payload: 'auto',
+    wrap: true,
+    throttle: 0,
+    continue: false,
+  },
 ]
 
 const DEVICE_FIELDS = /^device\.(id|name|tags\..+)$/

@@ -20,7 +20,7 @@ export function createUplink(options: UplinkOptions) {
   const { channels, meter, log } = options
   const throttle = new LatestValueThrottle()
   const publish = (appId: string, channel: string, event: string, data: string) =>
-    channels.trigger({ appId, channel, event, data }).then(
+    channels.trigger({ appId, channel, event, data }, 'device').then(
       (published) => {
         if (!published) meter.dropped('quota')
       },

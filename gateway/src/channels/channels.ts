@@ -27,7 +27,16 @@ export interface ChannelsOptions {
   onLifecycle?: LifecycleListener | undefined
   /** The app's daily message quota (`apps[].maxMessagesPerDay`); null for none. */
   messageLimit(appId: string): number | null
+  /**
+   * Sees every event from a backend (REST) or a browser (client event) after it is published:
+   * the bridge turns matching ones into device commands. Device events never come here, so a
+   * device cannot command itself in a loop.
+   */
+  onFromWeb?: ((envelope: ChannelEnvelope, origin: 'backend' | 'client') => void) | undefined
 }
+
+/** Who published an event: devices' events are not offered to the downlink. */
+export type EventOrigin = 'backend' | 'device'
 
 export type SubscribeResult =
   | { ok: true; roster?: PresenceMember[]; cached?: { event: string; data: unknown } | null }
@@ -142,7 +151,7 @@ export class Channels {
    * Publishes an event to a channel, storing it first when it is a cache channel (§6.3).
    * Resolves to false, publishing nothing, when the app's daily quota is spent.
    */
-  async trigger(envelope: ChannelEnvelope): Promise<boolean> {
+  async trigger(envelope: ChannelEnvelope, origin: EventOrigin = 'backend'): Promise<boolean> {
     if (!this.#consumeQuota(envelope.appId)) return false
     if (isCache(channelKind(envelope.channel))) {
       await this.#options.adapter.cache.set(envelope.appId, envelope.channel, {
@@ -152,6 +161,7 @@ export class Channels {
       })
     }
     this.#publish(envelope)
+    if (origin === 'backend') this.#options.onFromWeb?.(envelope, 'backend')
     return true
   }
 
@@ -162,6 +172,7 @@ export class Channels {
   relayClientEvent(envelope: ChannelEnvelope & { exceptSocketId: string }): boolean {
     if (!this.#consumeQuota(envelope.appId)) return false
     this.#publish(envelope)
+    this.#options.onFromWeb?.(envelope, 'client')
     this.#emit({
       name: 'client_event',
       appId: envelope.appId,

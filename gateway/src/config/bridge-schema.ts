@@ -32,6 +32,35 @@ export const uplinkRuleSchema = z.strictObject({
     .describe('Keep matching later rules after this one (first match wins otherwise).'),
 })
 
+export const downlinkRuleSchema = z.strictObject({
+  name: z.string().min(1).describe('Rule name, used in logs.'),
+  channel: z
+    .string()
+    .min(1)
+    .describe(
+      'Channel pattern; its ${captures} are read from the channel name: private-device-${deviceId}.',
+    ),
+  event: z.string().min(1).describe('Event pattern: command.${command}.'),
+  clientEvents: z
+    .boolean()
+    .default(true)
+    .describe('Also take client events named client-<event> (from subscribed browsers).'),
+  topic: z
+    .string()
+    .min(1)
+    .describe('MQTT topic template: devices/${deviceId}/commands/${command}.'),
+  qos: z
+    .union([z.literal(0), z.literal(1)])
+    .default(1)
+    .describe('QoS of the command publish.'),
+  expires: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('Seconds a command stays valid (expiresAt in the envelope); 0: no expiry.'),
+})
+
 export const bridgeSchema = z
   .strictObject({
     uplink: z
@@ -39,6 +68,12 @@ export const bridgeSchema = z
       .default([])
       .describe(
         'Device topic -> channel event rules, in order; empty: the default topic contract.',
+      ),
+    downlink: z
+      .array(downlinkRuleSchema)
+      .default([])
+      .describe(
+        'Channel event -> device command rules, in order; empty: the default command contract.',
       ),
   })
   .prefault({})

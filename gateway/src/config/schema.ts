@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { compileDownlinkRules } from '../bridge/downlink.js'
 import { compileUplinkRules } from '../bridge/uplink-rules.js'
 import { APP_ID_PATTERN, APP_ID_RULE, APP_KEY_PATTERN } from '../domain/names.js'
 import { bridgeSchema } from './bridge-schema.js'
@@ -369,9 +370,11 @@ export const configSchema = z
     apps: z.array(appSchema).default([]).describe('Apps upserted into the store at start.'),
   })
   .superRefine((config, ctx) => {
-    for (const problem of compileUplinkRules(config.bridge.uplink).problems) {
-      ctx.addIssue({ code: 'custom', ...problem })
-    }
+    const problems = [
+      ...compileUplinkRules(config.bridge.uplink).problems,
+      ...compileDownlinkRules(config.bridge.downlink).problems,
+    ]
+    for (const problem of problems) ctx.addIssue({ code: 'custom', ...problem })
     const seen = { id: new Map<string, number>(), key: new Map<string, number>() }
     config.apps.forEach((app, index) => {
       for (const field of ['id', 'key'] as const) {

@@ -20,6 +20,11 @@ export function isValidTopicName(topic: string): boolean {
   )
 }
 
+/** One non-empty topic level: no separator, no wildcard, no U+0000 [MQTT-4.7.1-1, 4.7.3-2]. */
+export function isTopicLevel(value: string): boolean {
+  return value.length > 0 && !value.includes('/') && isValidTopicName(value)
+}
+
 /**
  * Whether `filter` matches `topic`. `+` matches one level (empty included), `#` the rest and the
  * parent level [MQTT-4.7.1-2]; wildcards at the first level do not match `$` topics [MQTT-4.7.2-1].
