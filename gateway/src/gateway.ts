@@ -47,6 +47,11 @@ export interface Gateway {
   listen(): Promise<GatewayAddresses>
   /** Graceful and idempotent: stop accepting, ask clients to reconnect, close broker and store. */
   close(): Promise<void>
+  /**
+   * Swaps in new bridge rules without dropping a connection. Invalid rules throw
+   * FC_ERR_CONFIG_INVALID and the running rules stay.
+   */
+  reloadBridge(bridge: Config['bridge']): void
 }
 
 type MqttListeners = ReturnType<typeof createMqttListeners>
@@ -110,7 +115,7 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
     countsSubscriptions: (appId) => findApp(appId)?.subscriptionCount ?? false,
     onLifecycle: (event) => webhooks.onLifecycle(event),
     messageLimit: (appId) => findApp(appId)?.maxMessagesPerDay ?? null,
-    onFromWeb: (envelope, origin) => downlink(envelope, origin),
+    onFromWeb: (envelope, origin) => downlink.handle(envelope, origin),
   })
   const downlink = createDownlink({
     rules: compileDownlinkRules(
@@ -275,5 +280,22 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
     },
     listen,
     close,
+    reloadBridge(bridge) {
+      const up = compileUplinkRules(bridge.uplink.length > 0 ? bridge.uplink : DEFAULT_UPLINK)
+      const down = compileDownlinkRules(
+        bridge.downlink.length > 0 ? bridge.downlink : DEFAULT_DOWNLINK,
+      )
+      const problems = [...up.problems, ...down.problems]
+      if (problems.length > 0) {
+        const lines = problems.map((p) => `  - ${p.path.join('.')}: ${p.message}`).join('\n')
+        throw new GatewayError(
+          'FC_ERR_CONFIG_INVALID',
+          `Bridge rules not reloaded; the running ones stay:\n${lines}`,
+        )
+      }
+      uplink.setRules(new UplinkRules(up.rules))
+      downlink.setRules(down.rules)
+      log.info({ uplink: up.rules.length, downlink: down.rules.length }, 'bridge rules reloaded')
+    },
   }
 }

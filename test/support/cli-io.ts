@@ -9,6 +9,8 @@ export interface CapturedIo {
   stdoutIncludes(text: string): Promise<void>
   /** Ends a running `start` or `watch` as SIGINT would. */
   stop(): void
+  /** Asks a running `start` to reload, as SIGHUP would. */
+  reload(): void
 }
 
 export function captureIo(env: NodeJS.ProcessEnv = {}): CapturedIo {
@@ -32,9 +34,22 @@ export function captureIo(env: NodeJS.ProcessEnv = {}): CapturedIo {
       stdout.on('data', check)
       check()
     })
+  const reloaders = new Set<() => void>()
   return {
+    reload: () => {
+      for (const handler of reloaders) handler()
+    },
     stdoutIncludes,
-    io: { stdout, stderr, env, untilStopped: () => stopped },
+    io: {
+      stdout,
+      stderr,
+      env,
+      untilStopped: () => stopped,
+      onReload: (handler) => {
+        reloaders.add(handler)
+        return () => reloaders.delete(handler)
+      },
+    },
     stdout: () => out.join(''),
     stderr: () => err.join(''),
     stop: () => stopRequested('SIGINT'),

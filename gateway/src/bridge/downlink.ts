@@ -90,8 +90,9 @@ export interface DownlinkOptions {
  * with a persistent session.
  */
 export function createDownlink(options: DownlinkOptions) {
-  return (envelope: ChannelEnvelope, origin: 'backend' | 'client'): void => {
-    for (const rule of options.rules) {
+  let rules = options.rules
+  const handle = (envelope: ChannelEnvelope, origin: 'backend' | 'client'): void => {
+    for (const rule of rules) {
       if (origin === 'client' && !rule.clientEvents) continue
       const eventName =
         origin === 'client' ? envelope.event.replace(/^client-/, '') : envelope.event
@@ -130,6 +131,13 @@ export function createDownlink(options: DownlinkOptions) {
       options.meter.messagesOut('mqtt', 1)
       return
     }
+  }
+  return {
+    handle,
+    /** Swaps the rule set at once. */
+    setRules: (next: readonly DownlinkRule[]) => {
+      rules = next
+    },
   }
 }
 

@@ -19,6 +19,7 @@ export interface UplinkOptions {
 export function createUplink(options: UplinkOptions) {
   const { channels, meter, log } = options
   const throttle = new LatestValueThrottle()
+  let rules = options.rules
   const publish = (appId: string, channel: string, event: string, data: string) =>
     channels.trigger({ appId, channel, event, data }, 'device').then(
       (published) => {
@@ -29,7 +30,7 @@ export function createUplink(options: UplinkOptions) {
 
   const onDevicePublish = (session: DeviceSession, packet: AedesPublishPacket): void => {
     meter.messageIn('mqtt')
-    const outcome = options.rules.map(session, packet.topic, packet.payload as Buffer, Date.now())
+    const outcome = rules.map(session, packet.topic, packet.payload as Buffer, Date.now())
     for (const { rule, reason } of outcome.dropped) {
       meter.dropped('bridge_unrenderable')
       log.warn(
@@ -55,5 +56,12 @@ export function createUplink(options: UplinkOptions) {
       else void publish(session.appId, channel, event, data)
     }
   }
-  return { onDevicePublish, close: () => throttle.clear() }
+  return {
+    onDevicePublish,
+    /** Swaps the rule set at once; publishes in flight finish with the old one. */
+    setRules: (next: UplinkRules) => {
+      rules = next
+    },
+    close: () => throttle.clear(),
+  }
 }

@@ -5,6 +5,8 @@ export interface CliIo {
   env: NodeJS.ProcessEnv
   /** Resolves when the user asks a long-running command (start, watch) to stop. */
   untilStopped(): Promise<string>
+  /** Calls `handler` on each reload request (SIGHUP); returns the function that stops listening. */
+  onReload(handler: () => void): () => void
 }
 
 export const processIo: CliIo = {
@@ -21,6 +23,10 @@ export const processIo: CliIo = {
       process.on('SIGINT', stop)
       process.on('SIGTERM', stop)
     }),
+  onReload: (handler) => {
+    process.on('SIGHUP', handler)
+    return () => process.off('SIGHUP', handler)
+  },
 }
 
 /** Exit codes scripts can rely on (docs/cli.md). */

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { GatewayError } from '../errors/gateway-error.js'
 import { registerConfigCommands } from './commands/config.js'
 import { registerDeviceCommands } from './commands/devices.js'
+import { registerRulesCommands } from './commands/rules.js'
 import { registerStartCommand } from './commands/start.js'
 import { registerWatchCommand } from './commands/watch.js'
 import { type CliIo, ExitCode, processIo } from './io.js'
@@ -22,6 +23,7 @@ function buildProgram(io: CliIo): Command {
   registerStartCommand(program, io)
   registerConfigCommands(program, io)
   registerDeviceCommands(program, io)
+  registerRulesCommands(program, io)
   registerWatchCommand(program, io)
   for (const command of program.commands) command.exitOverride()
   return program

@@ -29,8 +29,21 @@ export function registerStartCommand(program: Command, io: CliIo): void {
       const stopped = io.untilStopped()
       const gateway = createGateway(config, { log: createLogger(config.log, io.stdout) })
       if (gateway.createdApp) io.stdout.write(describeCreatedApp(gateway.createdApp))
+      // SIGHUP re-reads the config file and swaps the bridge rules; connections stay.
+      const stopReloading = io.onReload(() => {
+        try {
+          gateway.reloadBridge(configFor(command, io).bridge)
+        } catch (error) {
+          // A bad file (or bad rules) leaves the running rules in place.
+          gateway.log.error(
+            { err: error },
+            `bridge rules not reloaded, the running ones stay: ${(error as Error).message}`,
+          )
+        }
+      })
       await gateway.listen()
       const signal = await stopped
+      stopReloading()
       gateway.log.info({ signal }, 'stopping')
       await gateway.close()
     })
