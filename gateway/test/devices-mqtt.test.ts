@@ -123,6 +123,25 @@ describe('device registry and credentials', () => {
   })
 })
 
+describe('failed logins per address', () => {
+  it('bans an address after repeated failures across device ids', async () => {
+    const target = await startTestGateway({
+      mqtt: { loginFailures: { limit: 3, window: 60, ban: 60, maxBan: 60 } },
+    })
+    const secret = await provision(target, 'good-1')
+    const url = mqttUrl(target)
+    for (const id of ['guess-1', 'guess-2', 'guess-3']) {
+      expect(await refusalCode(url, { clientId: id, username: id, password: 'x' })).toBe(4)
+    }
+    // The same address, now with a real device and its right secret: still banned.
+    expect(
+      await refusalCode(url, { clientId: 'good-1', username: 'good-1', password: secret }),
+    ).toBe(5)
+    const failures = target.gateway.store.loginFailures.recent(3)
+    expect(failures.map((f) => f.address)).toEqual(['127.0.0.1', '127.0.0.1', '127.0.0.1'])
+  })
+})
+
 describe('presence of devices', () => {
   it('shows a device in presence-devices while any of its connections is up, across a takeover', async () => {
     const target = await startTestGateway()

@@ -14,7 +14,8 @@ async function refusalCodeOf(
 
 describe('device authentication over MQTT', () => {
   it('refuses wrong credentials with the CONNACK code for each case and keeps serving others', async () => {
-    const target = await startTestGateway()
+    // A high failure limit: this test is about return codes, not the login throttle.
+    const target = await startTestGateway({ mqtt: { loginFailures: { limit: 100 } } })
     const { secret } = await provisionDevice(target.gateway.store, { id: 'sensor-1' })
     const as = (clientId: string, username?: string, password?: string): IClientOptions => ({
       clientId,

@@ -5,6 +5,7 @@ import type { Logger } from '../log.js'
 import type { DeviceCredentials } from '../store/device-repository.js'
 import { createAuthenticate, remoteAddressOf } from './authenticate.js'
 import { createAuthorizers } from './authorize.js'
+import { createConformance } from './conformance/conformance.js'
 import type { DevicePresence } from './device-presence.js'
 import { type DeviceSession, DeviceSessions, isDeviceSession } from './device-sessions.js'
 import { LoginThrottle } from './login-throttle.js'
@@ -40,6 +41,17 @@ export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<
     options.meter,
     mqtt.maxTopicLevels,
   )
+  // MQTT 3.1.1 conformance: closes where aedes 1.2 departs from the spec (conformance/).
+  const conformance = createConformance({
+    onViolation(reason, clientId) {
+      options.meter.rejected('mqtt_protocol_violation')
+      log.info({ clientId }, `closed: protocol violation, ${reason}`)
+    },
+    onRefused(returnCode, reason) {
+      options.meter.rejected(`mqtt_connack_${returnCode}`)
+      log.info({ returnCode }, `refused: ${reason}`)
+    },
+  })
   const aedes = await Aedes.createBroker({
     ...(options.persistence === undefined ? {} : { persistence: options.persistence }),
     preConnect(
@@ -77,7 +89,7 @@ export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<
     }),
     authorizePublish,
     authorizeSubscribe,
-    authorizeForward,
+    authorizeForward: conformance.authorizeForward(authorizeForward),
     // One frozen subscriber must not stall delivery to everyone else (iot-anchors §1.7).
     drainTimeout: mqtt.drainTimeout * 1000,
     maxInflightInbound: mqtt.maxInflightInbound,
@@ -101,6 +113,7 @@ export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<
       done(null)
     },
   })
+  conformance.install(aedes)
   aedes.on('clientError', (client: Client, error: Error) => {
     log.debug({ clientId: client.id, err: error }, 'mqtt client error')
   })

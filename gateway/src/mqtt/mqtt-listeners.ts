@@ -35,7 +35,14 @@ export function createMqttListeners(broker: Aedes, mqtt: Config['mqtt']) {
         handleUpgrade(request, socket, head) {
           wss.handleUpgrade(request, socket, head, (ws) => {
             ws.on('error', () => ws.terminate())
-            handle(guardedStream(createWebSocketStream(ws), mqtt.maxPacketBytes), request)
+            handle(
+              guardedStream(
+                createWebSocketStream(ws),
+                mqtt.maxPacketBytes,
+                request.socket.remoteAddress,
+              ),
+              request,
+            )
           })
         },
       }

@@ -59,11 +59,17 @@ export class PacketSizeGuard extends Transform {
 }
 
 /** The connection as the broker should see it: reads pass the guard, writes go straight out. */
-export function guardedStream(socket: Duplex, maxBytes: number): Duplex {
+export function guardedStream(
+  socket: Duplex,
+  maxBytes: number,
+  remoteAddress = (socket as { remoteAddress?: string }).remoteAddress,
+): Duplex {
   const guard = new PacketSizeGuard(maxBytes)
   guard.on('error', () => socket.destroy())
   socket.on('error', (error) => guard.destroy(error))
   const stream = Duplex.from({ readable: socket.pipe(guard), writable: socket })
   socket.on('close', () => stream.destroy())
+  // aedes and the login throttle read the peer address from the stream they are given.
+  Object.defineProperty(stream, 'remoteAddress', { value: remoteAddress })
   return stream
 }

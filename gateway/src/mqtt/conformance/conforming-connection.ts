@@ -1,0 +1,197 @@
+import { Duplex } from 'node:stream'
+import type { KnownSessions } from './known-sessions.js'
+import { PacketFramer } from './packet-framer.js'
+import { checkInboundPacket, type PacketVerdict } from './packet-rules.js'
+import { expandSubackCodes, type SubscriptionRequest } from './repeated-filters.js'
+
+export interface ConformingConnectionDeps {
+  sessions: KnownSessions
+  /** A protocol violation closed the connection [MQTT-4.8.0-1]. */
+  onViolation(reason: string, clientId: string | undefined): void
+  /** The CONNECT was answered with this CONNACK return code, then the connection was closed. */
+  onRefused(returnCode: number, reason: string): void
+}
+
+const CONNECT = 1
+const CONNACK = 2
+const PUBLISH = 3
+const SUBSCRIBE = 8
+const SUBACK = 9
+const UNSUBSCRIBE = 10
+
+/**
+ * Inbound packets `checkInboundPacket` reads: held until complete (aedes cannot parse them any
+ * earlier either). One with fixed-header flags mqtt-packet refuses passes at once, so aedes closes
+ * the connection on its first byte as it always did [MQTT-2.2.2-2] [MQTT-3.3.1-4].
+ */
+function inspected(firstByte: number): boolean {
+  const flags = firstByte & 0x0f
+  switch (firstByte >> 4) {
+    case CONNECT:
+      return flags === 0
+    case PUBLISH:
+      return ((flags >> 1) & 0x03) !== 3
+    case SUBSCRIBE:
+    case UNSUBSCRIBE:
+      return flags === 0x02
+    default:
+      return false
+  }
+}
+
+function encodeSuback(packetId: number, codes: readonly number[]): Buffer {
+  const lengthBytes: number[] = []
+  let rest = 2 + codes.length
+  do {
+    lengthBytes.push((rest % 128) | (rest >= 128 ? 0x80 : 0))
+    rest = Math.floor(rest / 128)
+  } while (rest > 0)
+  return Buffer.from([SUBACK << 4, ...lengthBytes, packetId >> 8, packetId & 0xff, ...codes])
+}
+
+/**
+ * The connection as aedes sees it: a thin layer that closes the MQTT 3.1.1 gaps of aedes 1.2 on
+ * the wire. Inbound, CONNECT, PUBLISH, SUBSCRIBE and UNSUBSCRIBE pass `checkInboundPacket` before
+ * aedes reads them (a violation closes the connection; an unsupported protocol level or an empty
+ * client id with CleanSession 0 gets its CONNACK from here). Outbound, bytes pass unchanged except
+ * the CONNACK, whose Session Present flag is set for a resumed session [MQTT-3.2.2-2], and the
+ * SUBACK of a SUBSCRIBE that repeated a filter, which gets a code per pair [MQTT-3.8.4-5].
+ */
+export class ConformingConnection extends Duplex {
+  readonly #inner: Duplex
+  readonly #deps: ConformingConnectionDeps
+  readonly #inbound: PacketFramer
+  readonly #outbound: PacketFramer
+  #closing = false
+  #connect: { clientId: string; clean: boolean } | undefined
+  readonly #repeatedFilters = new Map<number, SubscriptionRequest[]>()
+  #firstOutbound = true
+
+  constructor(inner: Duplex, deps: ConformingConnectionDeps) {
+    super({ allowHalfOpen: false })
+    this.#inner = inner
+    this.#deps = deps
+    this.#inbound = new PacketFramer(inspected, (packet) =>
+      this.#apply(checkInboundPacket(packet)) ? packet : undefined,
+    )
+    this.#outbound = new PacketFramer(
+      (firstByte) => this.#patches(firstByte >> 4),
+      (packet, headerLength) => this.#patch(packet, headerLength),
+    )
+    inner.on('data', (chunk: Buffer) => this.#receive(chunk))
+    inner.on('end', () => this.push(null))
+    inner.on('error', (error) => this.destroy(error))
+    inner.on('close', () => this.destroy())
+  }
+
+  /** The peer's address when the underlying stream knows it (the login log and throttle read it). */
+  get remoteAddress(): string | undefined {
+    return (this.#inner as { remoteAddress?: string }).remoteAddress
+  }
+
+  override _read(): void {
+    this.#inner.resume()
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error) => void): void {
+    this.#send(this.#outbound.feed(chunk) ?? [], done)
+  }
+
+  override _writev(
+    chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
+    done: (error?: Error) => void,
+  ): void {
+    this.#send(this.#outbound.feed(Buffer.concat(chunks.map(({ chunk }) => chunk))) ?? [], done)
+  }
+
+  override _final(done: (error?: Error) => void): void {
+    this.#inner.end()
+    done()
+  }
+
+  override _destroy(error: Error | null, done: (error: Error | null) => void): void {
+    this.#inner.destroy()
+    done(error)
+  }
+
+  #send(parts: Buffer[], done: (error?: Error) => void): void {
+    if (parts.length === 0) {
+      done()
+      return
+    }
+    if (this.#inner.write(parts.length === 1 ? parts[0] : Buffer.concat(parts))) done()
+    else this.#inner.once('drain', () => done())
+  }
+
+  // ---- inbound ----
+
+  #receive(chunk: Buffer): void {
+    if (this.#closing) return
+    const parts = this.#inbound.feed(chunk)
+    if (parts === undefined) {
+      if (!this.#closing) this.#violation('malformed remaining length [MQTT-2.2.3]')
+      return
+    }
+    if (parts.length === 0) return
+    if (!this.push(parts.length === 1 ? parts[0] : Buffer.concat(parts))) this.#inner.pause()
+  }
+
+  /** Acts on a verdict; false when the connection is being closed. */
+  #apply(verdict: PacketVerdict): boolean {
+    switch (verdict.kind) {
+      case 'pass':
+        return true
+      case 'connect':
+        this.#connect = { clientId: verdict.clientId, clean: verdict.clean }
+        return true
+      case 'subscribe':
+        this.#repeatedFilters.set(verdict.packetId, verdict.requests)
+        return true
+      case 'refuse':
+        this.#closing = true
+        this.#deps.onRefused(verdict.returnCode, verdict.reason)
+        // aedes never sees this CONNECT, so this CONNACK is the only packet it gets [MQTT-3.2.2-5].
+        this.#inner.write(Buffer.from([CONNACK << 4, 2, 0, verdict.returnCode]))
+        this.#inner.end(() => this.#inner.destroy())
+        return false
+      case 'close':
+        this.#violation(verdict.reason)
+        return false
+    }
+  }
+
+  #violation(reason: string): void {
+    this.#closing = true
+    this.#deps.onViolation(reason, this.#connect?.clientId)
+    this.destroy()
+  }
+
+  // ---- outbound ----
+
+  #patches(type: number): boolean {
+    const first = this.#firstOutbound
+    this.#firstOutbound = false
+    return (type === CONNACK && first) || (type === SUBACK && this.#repeatedFilters.size > 0)
+  }
+
+  #patch(packet: Buffer, headerLength: number): Buffer {
+    const type = (packet[0] ?? 0) >> 4
+    if (type === CONNACK && packet.length === 4) {
+      const connect = this.#connect
+      if (packet[3] === 0 && connect && !connect.clean) {
+        if (this.#deps.sessions.has(connect.clientId)) packet[2] = (packet[2] ?? 0) | 0x01
+        this.#deps.sessions.remember(connect.clientId)
+      }
+      return packet
+    }
+    if (type === SUBACK && packet.length >= headerLength + 2) {
+      const packetId = packet.readUInt16BE(headerLength)
+      const requests = this.#repeatedFilters.get(packetId)
+      if (requests === undefined) return packet
+      this.#repeatedFilters.delete(packetId)
+      const codes = expandSubackCodes(requests, [...packet.subarray(headerLength + 2)])
+      return codes ? encodeSuback(packetId, codes) : packet
+    }
+    return packet
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Follows MQTT packet boundaries in a byte stream ([MQTT-2.2.3]: a type byte, a 1-4 byte remaining
+ * length, then the body). Packets for which `hold(firstByte)` is true are collected whole and
+ * replaced by what `complete` returns; every other byte passes as it arrives, so a receiver behind
+ * it still sees a malformed header at once.
+ */
+export class PacketFramer {
+  readonly #hold: (firstByte: number) => boolean
+  readonly #complete: (packet: Buffer, headerLength: number) => Buffer | undefined
+  #headerBytes = 0
+  #length = 0
+  #multiplier = 1
+  #bodyLeft = 0
+  #held: Buffer[] | undefined
+  #stopped = false
+  /** Lost track of the boundaries (a malformed length outside a held packet): all bytes pass. */
+  #transparent = false
+
+  /**
+   * @param complete the bytes to pass on for a held packet (fixed header included), or undefined
+   *   to stop: nothing more passes.
+   */
+  constructor(
+    hold: (firstByte: number) => boolean,
+    complete: (packet: Buffer, headerLength: number) => Buffer | undefined,
+  ) {
+    this.#hold = hold
+    this.#complete = complete
+  }
+
+  /** The bytes to pass on for `chunk`; undefined once stopped (or on a malformed held header). */
+  feed(chunk: Buffer): Buffer[] | undefined {
+    if (this.#stopped) return undefined
+    if (this.#transparent) return [chunk]
+    const out: Buffer[] = []
+    let segment = 0
+    const flush = (end: number) => {
+      if (end > segment) (this.#held ?? out).push(chunk.subarray(segment, end))
+      segment = end
+    }
+    const packetEnd = (end: number): boolean => {
+      const held = this.#held
+      const headerLength = this.#headerBytes
+      this.#headerBytes = 0
+      if (held === undefined) return true
+      flush(end)
+      this.#held = undefined
+      const replacement = this.#complete(Buffer.concat(held), headerLength)
+      if (replacement === undefined) this.#stopped = true
+      else out.push(replacement)
+      return !this.#stopped
+    }
+    let i = 0
+    while (i < chunk.length) {
+      if (this.#bodyLeft > 0) {
+        const take = Math.min(this.#bodyLeft, chunk.length - i)
+        i += take
+        this.#bodyLeft -= take
+        if (this.#bodyLeft === 0 && !packetEnd(i)) return undefined
+        continue
+      }
+      const byte = chunk[i] ?? 0
+      i += 1
+      if (this.#headerBytes === 0) {
+        this.#headerBytes = 1
+        this.#length = 0
+        this.#multiplier = 1
+        if (this.#hold(byte)) {
+          flush(i - 1)
+          this.#held = []
+        }
+        continue
+      }
+      this.#headerBytes += 1
+      this.#length += (byte & 0x7f) * this.#multiplier
+      this.#multiplier *= 128
+      if (byte & 0x80) {
+        if (this.#headerBytes < 5) continue
+        // A fifth length byte: malformed. A held packet stops here; others are the reader's to refuse.
+        if (this.#held !== undefined) {
+          this.#stopped = true
+          return undefined
+        }
+        this.#transparent = true
+        break
+      }
+      this.#bodyLeft = this.#length
+      if (this.#bodyLeft === 0 && !packetEnd(i)) return undefined
+    }
+    flush(chunk.length)
+    return out
+  }
+}
