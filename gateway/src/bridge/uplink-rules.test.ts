@@ -118,6 +118,22 @@ describe('uplink rules', () => {
     ])
   })
 
+  it('rejects at load what could never render a valid name', () => {
+    const configs = [
+      { name: 'slash', match: 'a/+x', channel: 'private-a/${x}', event: 'e' },
+      { name: 'reserved', match: 'a/+x', channel: 'c-${x}', event: 'pusher:${x}' },
+      { name: 'long', match: 'a/+x', channel: `${'c'.repeat(200)}-${'$'}{x}`, event: 'e' },
+    ].map(
+      (c) =>
+        ({ payload: 'auto', wrap: false, throttle: 0, continue: false, ...c }) as UplinkRuleConfig,
+    )
+    expect(compileUplinkRules(configs).problems.map((p) => p.path.join('.'))).toEqual([
+      'bridge.uplink.0.channel',
+      'bridge.uplink.1.event',
+      'bridge.uplink.2.channel',
+    ])
+  })
+
   it('reports every invalid rule with its path', () => {
     const bad = [
       { name: 'a', match: 'devices/#x/y', channel: 'c', event: 'e' },
@@ -140,7 +156,7 @@ describe('uplink rules', () => {
       },
       {
         path: ['bridge', 'uplink', 2, 'channel'],
-        message: '"bad/name" is not a valid channel name',
+        message: '"bad/name" has characters outside A-Z a-z 0-9 _ - = @ , . ;',
       },
     ])
   })

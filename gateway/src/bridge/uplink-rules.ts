@@ -1,6 +1,10 @@
 import type { z } from 'zod'
 import type { uplinkRuleSchema } from '../config/bridge-schema.js'
-import { isValidChannelName } from '../domain/names.js'
+import {
+  CHANNEL_NAME_PATTERN,
+  isValidChannelName,
+  MAX_CHANNEL_NAME_LENGTH,
+} from '../domain/names.js'
 import { PatternIndex } from './pattern-index.js'
 import { type PayloadMode, payloadToEventData } from './payload.js'
 import { parseTemplate, renderTemplate, type Template, templateNames } from './template.js'
@@ -85,9 +89,22 @@ export function compileUplinkRules(configs: readonly UplinkRuleConfig[]): {
       }
     }
     if (typeof channel === 'string' || typeof event === 'string') return
-    const literal = channel.parts.every((part) => 'text' in part)
-    if (literal && !isValidChannelName(config.channel)) {
-      problem('channel', `"${config.channel}" is not a valid channel name`)
+    // What can be known before any publish: the literal text must already fit Pusher's rules.
+    const literalText = channel.parts.map((part) => ('text' in part ? part.text : '')).join('')
+    if (literalText.length > 0 && !CHANNEL_NAME_PATTERN.test(literalText)) {
+      problem('channel', `"${config.channel}" has characters outside A-Z a-z 0-9 _ - = @ , . ;`)
+    } else if (literalText.length >= MAX_CHANNEL_NAME_LENGTH) {
+      problem(
+        'channel',
+        `"${config.channel}" is ${MAX_CHANNEL_NAME_LENGTH} characters or longer before any capture`,
+      )
+    }
+    const eventText = event.parts.map((part) => ('text' in part ? part.text : '')).join('')
+    const eventStart = 'text' in (event.parts[0] ?? { name: '' }) ? eventText : ''
+    if (eventStart.startsWith('pusher:') || eventStart.startsWith('pusher_internal:')) {
+      problem('event', `"${config.event}" starts with a prefix pusher-js reserves`)
+    } else if (eventText.length >= 200) {
+      problem('event', `"${config.event}" is 200 characters or longer before any capture`)
     }
     rules.push({
       name: config.name,
