@@ -1,6 +1,7 @@
 import type { Server } from 'node:http'
 import { LocalAdapter } from './adapter/local-adapter.js'
 import { compileDownlinkRules, createDownlink, DEFAULT_DOWNLINK } from './bridge/downlink.js'
+import { seedCacheFromRetained } from './bridge/retained-cache.js'
 import { createUplink } from './bridge/uplink.js'
 import { compileUplinkRules, DEFAULT_UPLINK, UplinkRules } from './bridge/uplink-rules.js'
 import { ChannelHub } from './channels/channel-hub.js'
@@ -164,15 +165,16 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
       else socket.destroy()
     },
   }
+  let uplinkRules = new UplinkRules(
+    compileUplinkRules(config.bridge.uplink.length > 0 ? config.bridge.uplink : DEFAULT_UPLINK)
+      .rules,
+  )
   const uplink = createUplink({
     channels,
     meter,
     log: log.child({ mod: 'bridge' }),
     maxEventBytes: config.pusher.maxEventBytes,
-    rules: new UplinkRules(
-      compileUplinkRules(config.bridge.uplink.length > 0 ? config.bridge.uplink : DEFAULT_UPLINK)
-        .rules,
-    ),
+    rules: uplinkRules,
   })
   const devicePresence = createDevicePresence({
     channels,
@@ -219,6 +221,13 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
       persistence,
     })
     credentials = watchCredentials(store, broker.sessions, broker.aedes, mqttLog)
+    await seedCacheFromRetained(
+      persistence.createRetainedStreamCombi(['devices/#']),
+      uplinkRules,
+      channels,
+      store,
+      log.child({ mod: 'bridge' }),
+    )
     try {
       mqtt = createMqttListeners(broker.aedes, config.mqtt)
       const mqttTcp = await listenOn(mqtt.tcp, config.mqtt.host, config.mqtt.port, 'mqtt.port')
@@ -293,7 +302,8 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
           `Bridge rules not reloaded; the running ones stay:\n${lines}`,
         )
       }
-      uplink.setRules(new UplinkRules(up.rules))
+      uplinkRules = new UplinkRules(up.rules)
+      uplink.setRules(uplinkRules)
       downlink.setRules(down.rules)
       log.info({ uplink: up.rules.length, downlink: down.rules.length }, 'bridge rules reloaded')
     },

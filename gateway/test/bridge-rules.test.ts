@@ -148,6 +148,39 @@ describe('bridge uplink rules end to end', () => {
   })
 })
 
+describe('retained device state and cache channels', () => {
+  it('serves a device’s retained state to a dashboard opened later, also after a restart', async () => {
+    const rules = {
+      bridge: {
+        uplink: [
+          {
+            name: 'state',
+            match: 'devices/+deviceId/state',
+            channel: `private-cache-device-${self}`,
+            event: 'state',
+          },
+        ],
+      },
+    }
+    const first = await startTestGateway(rules)
+    const device = await connectAs(first, 'pi-k', await provision(first, 'pi-k'))
+    await device.publishAsync('devices/pi-k/state', '{"door":"open"}', { qos: 1, retain: true })
+    const late = createPusherClient(first.addresses.http.port, testApp)
+    late.subscribe('private-cache-device-pi-k')
+    expect(await nextEvent(late, 'private-cache-device-pi-k', 'state')).toEqual({ door: 'open' })
+    await device.endAsync()
+    late.disconnect()
+    await first.gateway.close()
+
+    const second = await startTestGateway({ ...rules, store: { path: first.storePath } })
+    const afterRestart = createPusherClient(second.addresses.http.port, testApp)
+    afterRestart.subscribe('private-cache-device-pi-k')
+    expect(await nextEvent(afterRestart, 'private-cache-device-pi-k', 'state')).toEqual({
+      door: 'open',
+    })
+  })
+})
+
 describe('rules on the command line and on SIGHUP', () => {
   it('`fleetcast rules test` shows what a publish would produce', async () => {
     const cli = captureIo({ FLEETCAST_STORE__PATH: join(tempDir(), 'f.db') })

@@ -166,6 +166,19 @@ export class Channels {
   }
 
   /**
+   * Stores an event as a cache channel's last event without publishing it (start-up: the
+   * state devices left retained becomes what dashboards see first). Other kinds are ignored.
+   */
+  async seedCache(appId: string, channel: string, event: string, data: unknown): Promise<void> {
+    if (!isCache(channelKind(channel))) return
+    await this.#options.adapter.cache.set(appId, channel, {
+      event,
+      data,
+      expiresAt: Date.now() + this.#options.cacheTtlMs,
+    })
+  }
+
+  /**
    * Client events are never cached (§6.3) and never echoed to the sender (§6.4). Returns false,
    * relaying nothing, when the app's daily quota is spent.
    */
