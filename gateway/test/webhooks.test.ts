@@ -28,6 +28,7 @@ import {
 } from '../../test/support/test-gateway.js'
 import type { ConfigOverrides } from '../src/config/load.js'
 import type { WebhookEventName } from '../src/config/schema.js'
+import { appSchema } from '../src/config/schema.js'
 import type { App } from '../src/domain/app.js'
 import { openStore } from '../src/store/open-store.js'
 import { WebhookDispatcher } from '../src/webhooks/dispatcher.js'
@@ -426,21 +427,7 @@ function testAppSdk() {
   return { appId: testApp.id, key: testApp.key, secret: testApp.secret, cluster: 'x' }
 }
 
-const app: App = {
-  id: 'app-1',
-  key: 'key-1',
-  secret: 'secret-123',
-  enabled: true,
-  clientEvents: false,
-  webhooks: [],
-  maxConnections: null,
-  allowedOrigins: [],
-  userAuthenticationTimeout: 0,
-  subscriptionCount: false,
-  maxBackendEventsPerSecond: null,
-  maxReadRequestsPerSecond: null,
-  maxMessagesPerDay: null,
-}
+const app: App = appSchema.parse({ id: 'app-1', key: 'key-1', secret: 'secret-123' })
 
 describe('webhooks: units', () => {
   it('signs the spec vector (pusher-protocol §12)', () => {
