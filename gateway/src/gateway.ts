@@ -73,6 +73,8 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
   let createdApp: App | undefined
   try {
     createdApp = bootstrapApps(store, config.apps)
+    // One node owns the store's device connections: whatever a crash left recorded is stale.
+    store.devices.clearConnected()
   } catch (error) {
     store.close()
     throw error
@@ -180,6 +182,7 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
     channels,
     onLifecycle: (event) => webhooks.onLifecycle(event),
     touchLastSeen: (deviceId, at) => store.devices.touchLastSeen(deviceId, at),
+    setConnected: (deviceId, at) => store.devices.setConnected(deviceId, at),
     lastSeenIntervalMs: config.mqtt.lastSeenInterval * 1000,
     log: log.child({ mod: 'presence' }),
   })
@@ -210,11 +213,12 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
       mqtt: config.mqtt,
       findCredentials: (id) => store.devices.findCredentials(id),
       recordLoginFailure: (deviceId, address, reason) =>
-        store.loginFailures.record({
-          at: Date.now(),
-          deviceId: deviceId ?? null,
-          address: address ?? null,
-          reason,
+        store.audit.record({
+          actor: address ? `address:${address}` : 'unknown',
+          action: 'device.login',
+          target: deviceId ?? null,
+          result: 'refused',
+          detail: { reason },
         }),
       onDevicePublish: uplink.onDevicePublish,
       presence: devicePresence,

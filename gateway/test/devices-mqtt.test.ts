@@ -116,10 +116,9 @@ describe('device registry and credentials', () => {
       ).toBe(4)
     }
     expect(await refusalCode(url, { clientId: 'pi-5', username: 'pi-5', password: secret })).toBe(5)
-    const failures = target.gateway.store.loginFailures.recent(10)
-    expect(
-      failures.filter((f) => f.deviceId === 'pi-5' && f.reason === 'wrong secret'),
-    ).toHaveLength(3)
+    const failures = target.gateway.store.audit.query({ action: 'device.login', target: 'pi-5' })
+    expect(failures.filter((f) => f.detail?.reason === 'wrong secret')).toHaveLength(3)
+    expect(failures.every((f) => f.result === 'refused')).toBe(true)
   })
 })
 
@@ -137,8 +136,12 @@ describe('failed logins per address', () => {
     expect(
       await refusalCode(url, { clientId: 'good-1', username: 'good-1', password: secret }),
     ).toBe(5)
-    const failures = target.gateway.store.loginFailures.recent(3)
-    expect(failures.map((f) => f.address)).toEqual(['127.0.0.1', '127.0.0.1', '127.0.0.1'])
+    const failures = target.gateway.store.audit.query({ action: 'device.login', limit: 3 })
+    expect(failures.map((f) => f.actor)).toEqual([
+      'address:127.0.0.1',
+      'address:127.0.0.1',
+      'address:127.0.0.1',
+    ])
   })
 })
 

@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest'
-import { generateSecret, hashSecret, verifySecret } from './secret-hash.js'
+import {
+  generateSecret,
+  hashChosenSecret,
+  hashGeneratedSecret,
+  issueSecret,
+  verifySecret,
+} from './secret-hash.js'
 
 describe('device secret hashing', () => {
   it('verifies the right secret and refuses a wrong one', async () => {
     const secret = generateSecret()
-    const stored = await hashSecret(secret)
+    const stored = await hashChosenSecret(secret)
     expect(await verifySecret(secret, stored)).toBe(true)
     expect(await verifySecret(`${secret}x`, stored)).toBe(false)
     expect(await verifySecret('', stored)).toBe(false)
@@ -12,8 +18,8 @@ describe('device secret hashing', () => {
 
   it('never contains the secret and uses a fresh salt per hash', async () => {
     const secret = 'same-secret-for-both'
-    const a = await hashSecret(secret)
-    const b = await hashSecret(secret)
+    const a = await hashChosenSecret(secret)
+    const b = await hashChosenSecret(secret)
     expect(a).not.toContain(secret)
     expect(a).not.toBe(b)
     expect(a).toMatch(/^scrypt\$16384\$8\$1\$[\w-]{22}\$[\w-]{43}$/)
@@ -22,7 +28,7 @@ describe('device secret hashing', () => {
 
   it('keeps verifying hashes made with other stored parameters', async () => {
     const secret = 'tuned-secret'
-    const stored = await hashSecret(secret)
+    const stored = await hashChosenSecret(secret)
     const [, , , , salt] = stored.split('$')
     const { scryptSync } = await import('node:crypto')
     const key = scryptSync(secret, Buffer.from(salt ?? '', 'base64url'), 32, {
@@ -44,6 +50,17 @@ describe('device secret hashing', () => {
     ]) {
       expect(await verifySecret('anything', stored)).toBe(false)
     }
+  })
+
+  it('stores generated secrets as a SHA-256 digest that verifies only the same secret', async () => {
+    const { secret, hash } = issueSecret()
+    expect(hash).toMatch(/^sha256\$[\w-]{43}$/)
+    expect(hash).not.toContain(secret)
+    expect(hash).toBe(hashGeneratedSecret(secret))
+    expect(await verifySecret(secret, hash)).toBe(true)
+    expect(await verifySecret(`${secret}x`, hash)).toBe(false)
+    expect(await verifySecret(secret, 'sha256$short')).toBe(false)
+    expect(await verifySecret(secret, `${hash}$extra`)).toBe(false)
   })
 
   it('generates url-safe secrets with 256 bits of randomness', () => {

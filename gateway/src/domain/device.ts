@@ -12,6 +12,8 @@ export interface Device {
   acl: DeviceAcl | null
   createdAt: number
   lastSeenAt: number | null
-  /** Bumped by every change that must end live sessions (disable, revoke, rotate). */
+  /** Bumped by every change that must end live sessions (disable, revoke, rotate, kick). */
   updatedAt: number
+  /** When its current connection began, as the gateway recorded it; null when offline. */
+  connectedAt: number | null
 }

@@ -18,6 +18,9 @@ export const errorDocs = {
   FC_ERR_DEVICE_EXISTS: 'A device with this id is already registered.',
   FC_ERR_DEVICE_INVALID: 'A device field (id, name, tags, ACL) is not valid.',
   FC_ERR_DEVICE_NOT_FOUND: 'No device has the given id.',
+  FC_ERR_TOKEN_NOT_FOUND: 'No token has the given id.',
+  FC_ERR_CLAIM_NOT_FOUND: 'No claim has the given id.',
+  FC_ERR_CLAIM_INVALID: 'A claim field (uses, expiry, tags) is not valid.',
   FC_ERR_NOT_LISTENING: 'The gateway was asked for its addresses before listen() resolved.',
 } as const
 

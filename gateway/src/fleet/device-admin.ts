@@ -1,4 +1,4 @@
-import { generateSecret, hashSecret } from '../auth/secret-hash.js'
+import { issueSecret } from '../auth/secret-hash.js'
 import type { Device } from '../domain/device.js'
 import type { Store } from '../store/open-store.js'
 
@@ -16,18 +16,13 @@ export interface RotatedDevice {
  * rolls over without downtime); either way the live connection is closed so it logs in again.
  * Rotating a revoked device gives it credentials again.
  */
-export async function rotateDevice(
+export function rotateDevice(
   store: Store,
   id: string,
   overlapSeconds = DEFAULT_ROTATION_OVERLAP,
-): Promise<RotatedDevice> {
-  store.devices.get(id) // refuse an unknown id before paying for a hash
-  const secret = generateSecret()
-  const device = store.devices.rotate(
-    id,
-    await hashSecret(secret),
-    Date.now() + overlapSeconds * 1000,
-  )
+): RotatedDevice {
+  const { secret, hash } = issueSecret()
+  const device = store.devices.rotate(id, hash, Date.now() + overlapSeconds * 1000)
   return { device, secret }
 }
 

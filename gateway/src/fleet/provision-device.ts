@@ -1,4 +1,4 @@
-import { generateSecret, hashSecret } from '../auth/secret-hash.js'
+import { issueSecret } from '../auth/secret-hash.js'
 import type { App } from '../domain/app.js'
 import type { Device } from '../domain/device.js'
 import { aclProblems, type DeviceAcl } from '../domain/device-acl.js'
@@ -44,10 +44,7 @@ export function resolveApp(store: Store, appId: string | undefined): App {
   )
 }
 
-export async function provisionDevice(
-  store: Store,
-  request: ProvisionRequest,
-): Promise<ProvisionedDevice> {
+export function provisionDevice(store: Store, request: ProvisionRequest): ProvisionedDevice {
   assertDeviceId(request.id)
   const problems = request.acl ? aclProblems(request.acl) : []
   if (problems.length > 0) throw new GatewayError('FC_ERR_DEVICE_INVALID', problems.join('; '))
@@ -55,14 +52,14 @@ export async function provisionDevice(
   if (store.devices.find(request.id)) {
     throw new GatewayError('FC_ERR_DEVICE_EXISTS', `Device "${request.id}" already exists`)
   }
-  const secret = generateSecret()
+  const { secret, hash } = issueSecret()
   const device = store.devices.add({
     id: request.id,
     appId: app.id,
     name: request.name,
     tags: request.tags,
     acl: request.acl,
-    secretHash: await hashSecret(secret),
+    secretHash: hash,
   })
   return { device, secret }
 }

@@ -10,6 +10,8 @@ export interface DevicePresenceDeps {
   channels: Channels
   onLifecycle?: LifecycleListener | undefined
   touchLastSeen(deviceId: string, at: number): void
+  /** The device's first connection began (`at`) or its last one ended (null). */
+  setConnected(deviceId: string, at: number | null): void
   lastSeenIntervalMs: number
   log: Logger
 }
@@ -57,12 +59,13 @@ export function createDevicePresence(deps: DevicePresenceDeps) {
           key(session),
           member,
         )
-        if (first)
-          deps.onLifecycle?.({
-            name: 'device_connected',
-            appId: session.appId,
-            deviceId: session.deviceId,
-          })
+        if (!first) return
+        deps.setConnected(session.deviceId, Date.now())
+        deps.onLifecycle?.({
+          name: 'device_connected',
+          appId: session.appId,
+          deviceId: session.deviceId,
+        })
       })
     },
     disconnected(session: DeviceSession): void {
@@ -74,12 +77,13 @@ export function createDevicePresence(deps: DevicePresenceDeps) {
           DEVICES_PRESENCE_CHANNEL,
           key(session),
         )
-        if (last)
-          deps.onLifecycle?.({
-            name: 'device_disconnected',
-            appId: session.appId,
-            deviceId: session.deviceId,
-          })
+        if (!last) return
+        deps.setConnected(session.deviceId, null)
+        deps.onLifecycle?.({
+          name: 'device_disconnected',
+          appId: session.appId,
+          deviceId: session.deviceId,
+        })
       })
     },
     /** Activity: last-seen is written at most once per interval per device. */

@@ -18,6 +18,7 @@ interface DeviceRow {
   created_at: number
   last_seen_at: number | null
   updated_at: number
+  connected_at: number | null
 }
 
 export interface NewDevice {
@@ -27,6 +28,17 @@ export interface NewDevice {
   tags?: Record<string, string> | undefined
   acl?: DeviceAcl | undefined
   secretHash: string
+}
+
+export interface DeviceFilter {
+  appId?: string | undefined
+  /** Devices whose tags hold every one of these key/value pairs. */
+  tags?: Record<string, string> | undefined
+  /** true: connected now (as the gateway last recorded); false: not connected. */
+  online?: boolean | undefined
+  /** Ids strictly after this one (keyset pagination). */
+  after?: string | undefined
+  limit?: number | undefined
 }
 
 /** A device with the secret hashes that may log in now, for the authenticator only. */
@@ -57,6 +69,7 @@ function toDevice(row: DeviceRow): Device {
     createdAt: row.created_at,
     lastSeenAt: row.last_seen_at,
     updatedAt: row.updated_at,
+    connectedAt: row.connected_at,
   }
 }
 
@@ -66,17 +79,20 @@ function notFound(id: string): GatewayError {
 
 export class DeviceRepository {
   readonly #byId: Statement<[string], DeviceRow>
-  readonly #byApp: Statement<[string], DeviceRow>
   readonly #insert: Statement<[Record<string, unknown>]>
   readonly #rotate: Statement<[Record<string, unknown>]>
   readonly #revoke: Statement<[Record<string, unknown>]>
   readonly #setEnabled: Statement<[Record<string, unknown>]>
   readonly #touch: Statement<[Record<string, unknown>]>
   readonly #changedSince: Statement<[number], DeviceRow>
+  readonly #kick: Statement<[Record<string, unknown>]>
+  readonly #connected: Statement<[Record<string, unknown>]>
+  readonly #disconnectAll: Statement<[]>
+  readonly #db: Database
 
   constructor(db: Database) {
+    this.#db = db
     this.#byId = db.prepare('SELECT * FROM devices WHERE id = ?')
-    this.#byApp = db.prepare('SELECT * FROM devices WHERE app_id = ? ORDER BY id')
     this.#insert = db.prepare(`
       INSERT INTO devices (id, app_id, name, tags, enabled, secret_hash, acl, created_at, updated_at)
       VALUES (@id, @appId, @name, @tags, 1, @secretHash, @acl, @now, @now)`)
@@ -95,6 +111,12 @@ export class DeviceRepository {
     )
     this.#touch = db.prepare('UPDATE devices SET last_seen_at = @at WHERE id = @id')
     this.#changedSince = db.prepare('SELECT * FROM devices WHERE updated_at >= ?')
+    // A kick changes nothing but the stamp that live sessions are checked against.
+    this.#kick = db.prepare('UPDATE devices SET updated_at = @now WHERE id = @id')
+    this.#connected = db.prepare('UPDATE devices SET connected_at = @at WHERE id = @id')
+    this.#disconnectAll = db.prepare(
+      'UPDATE devices SET connected_at = NULL WHERE connected_at IS NOT NULL',
+    )
   }
 
   find(id: string): Device | undefined {
@@ -115,8 +137,48 @@ export class DeviceRepository {
     return { device: toDevice(row), secretHashes: hashes.filter((h) => h.length > 0) }
   }
 
-  listByApp(appId: string): Device[] {
-    return this.#byApp.all(appId).map(toDevice)
+  /** Devices matching every given filter, by id. Values are bound, never spliced into SQL. */
+  list(filter: DeviceFilter = {}): Device[] {
+    const where: string[] = []
+    const params: Record<string, unknown> = { limit: filter.limit ?? -1 }
+    if (filter.appId !== undefined) {
+      where.push('app_id = @appId')
+      params.appId = filter.appId
+    }
+    if (filter.after !== undefined) {
+      where.push('id > @after')
+      params.after = filter.after
+    }
+    if (filter.online !== undefined) {
+      where.push(filter.online ? 'connected_at IS NOT NULL' : 'connected_at IS NULL')
+    }
+    Object.entries(filter.tags ?? {}).forEach(([key, value], i) => {
+      where.push(
+        `EXISTS (SELECT 1 FROM json_each(devices.tags) WHERE key = @tagKey${i} AND value = @tagValue${i})`,
+      )
+      params[`tagKey${i}`] = key
+      params[`tagValue${i}`] = value
+    })
+    const sql = `SELECT * FROM devices ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY id LIMIT @limit`
+    return (this.#db.prepare(sql).all(params) as DeviceRow[]).map(toDevice)
+  }
+
+  /** Ends the device's live connection and persistent session (a running gateway notices). */
+  kick(id: string): Device {
+    this.get(id)
+    this.#kick.run({ id, now: Date.now() })
+    return this.get(id)
+  }
+
+  /** Records that the device connected (`at`) or has no connection left (null). */
+  setConnected(id: string, at: number | null): void {
+    this.#connected.run({ id, at })
+  }
+
+  /** At gateway start nothing is connected yet, whatever a crash left behind. */
+  clearConnected(): void {
+    this.#disconnectAll.run()
   }
 
   /** Devices whose secrets or state changed at or after `since` (epoch ms). */

@@ -156,6 +156,58 @@ export const migrations: readonly Migration[] = [
       `)
     },
   },
+  {
+    version: 6,
+    name: 'tokens, claims and the audit log',
+    // Failed device logins move into the audit log, which records every admin action as well.
+    up(db) {
+      db.exec(`
+        CREATE TABLE tokens (
+          id           TEXT PRIMARY KEY,
+          kind         TEXT NOT NULL CHECK (kind IN ('admin', 'viewer')),
+          app_id       TEXT REFERENCES apps(id),
+          hash         TEXT NOT NULL UNIQUE,
+          grants       TEXT NOT NULL DEFAULT '[]',
+          user_id      TEXT,
+          label        TEXT,
+          created_at   INTEGER NOT NULL,
+          expires_at   INTEGER,
+          revoked_at   INTEGER,
+          last_used_at INTEGER,
+          CHECK (kind = 'admin' OR app_id IS NOT NULL)
+        ) STRICT;
+        CREATE TABLE claims (
+          id         TEXT PRIMARY KEY,
+          app_id     TEXT NOT NULL REFERENCES apps(id),
+          hash       TEXT NOT NULL UNIQUE,
+          tags       TEXT NOT NULL DEFAULT '{}',
+          label      TEXT,
+          uses_left  INTEGER NOT NULL CHECK (uses_left >= 0),
+          expires_at INTEGER,
+          revoked_at INTEGER,
+          created_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE TABLE audit_log (
+          id     INTEGER PRIMARY KEY AUTOINCREMENT,
+          at     INTEGER NOT NULL,
+          actor  TEXT NOT NULL,
+          action TEXT NOT NULL,
+          app_id TEXT,
+          target TEXT,
+          result TEXT NOT NULL,
+          detail TEXT
+        ) STRICT;
+        CREATE INDEX audit_log_at ON audit_log(at);
+        CREATE INDEX audit_log_by_target ON audit_log(target, at);
+        INSERT INTO audit_log (at, actor, action, target, result, detail)
+          SELECT at, COALESCE('address:' || address, 'unknown'), 'device.login', device_id,
+            'refused', json_object('reason', reason)
+          FROM login_failures ORDER BY id;
+        DROP TABLE login_failures;
+        ALTER TABLE devices ADD COLUMN connected_at INTEGER;
+      `)
+    },
+  },
 ]
 
 /**

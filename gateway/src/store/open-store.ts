@@ -3,9 +3,11 @@ import { dirname } from 'node:path'
 import BetterSqlite3, { type Database } from 'better-sqlite3'
 import { GatewayError } from '../errors/gateway-error.js'
 import { AppRepository } from './app-repository.js'
+import { AuditLog } from './audit-log.js'
+import { ClaimRepository } from './claim-repository.js'
 import { DeviceRepository } from './device-repository.js'
-import { LoginFailures } from './login-failures.js'
 import { migrate } from './migrations.js'
+import { TokenRepository } from './token-repository.js'
 import { WebhookQueue } from './webhook-queue.js'
 
 export interface Store {
@@ -15,7 +17,10 @@ export interface Store {
   readonly apps: AppRepository
   readonly devices: DeviceRepository
   readonly webhookQueue: WebhookQueue
-  readonly loginFailures: LoginFailures
+  readonly tokens: TokenRepository
+  readonly claims: ClaimRepository
+  /** Admin actions and failed device logins. */
+  readonly audit: AuditLog
   /** Changes when another connection (the CLI, say) commits to the file (SQLite data_version). */
   dataVersion(): number
   /** True when a write transaction can be started right now (readiness check). */
@@ -57,7 +62,9 @@ export function openStore(path: string): Store {
     apps: new AppRepository(db),
     devices: new DeviceRepository(db),
     webhookQueue: new WebhookQueue(db),
-    loginFailures: new LoginFailures(db),
+    tokens: new TokenRepository(db),
+    claims: new ClaimRepository(db),
+    audit: new AuditLog(db),
     dataVersion: () => db.pragma('data_version', { simple: true }) as number,
     isWritable: () => {
       try {

@@ -15,13 +15,14 @@ function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'fleetcast-store-'))
 }
 
-async function rejection(promise: Promise<unknown>): Promise<GatewayError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  if (!GatewayError.is(error)) throw new Error(`expected a GatewayError, got ${String(error)}`)
-  return error
+function failure(work: () => unknown): GatewayError {
+  try {
+    work()
+  } catch (error) {
+    if (GatewayError.is(error)) return error
+    throw new Error(`expected a GatewayError, got ${String(error)}`)
+  }
+  throw new Error('expected a GatewayError, got none')
 }
 
 const app = appSchema.parse({ id: 'app-1', key: 'key-1', secret: 'secret-123' })
@@ -104,7 +105,7 @@ describe('store', () => {
   it('provisions a device with a hashed secret and refuses duplicates', async () => {
     const store = openStore(':memory:')
     bootstrapApps(store, [app])
-    const { device, secret } = await provisionDevice(store, { id: 'thermo-1', tags: { site: 'a' } })
+    const { device, secret } = provisionDevice(store, { id: 'thermo-1', tags: { site: 'a' } })
     expect(device).toMatchObject({
       id: 'thermo-1',
       appId: 'app-1',
@@ -115,21 +116,21 @@ describe('store', () => {
     expect(stored?.secretHashes[0]).not.toContain(secret)
     expect(await verifySecret(secret, stored?.secretHashes[0] ?? '')).toBe(true)
 
-    const duplicate = await rejection(provisionDevice(store, { id: 'thermo-1' }))
+    const duplicate = failure(() => provisionDevice(store, { id: 'thermo-1' }))
     expect(duplicate.code).toBe('FC_ERR_DEVICE_EXISTS')
     expect(duplicate.message).toBe('Device "thermo-1" already exists')
   })
 
   it('names what is wrong with a device id or app', async () => {
     const store = openStore(':memory:')
-    expect((await rejection(provisionDevice(store, { id: 'x' }))).code).toBe('FC_ERR_APP_NOT_FOUND')
+    expect(failure(() => provisionDevice(store, { id: 'x' })).code).toBe('FC_ERR_APP_NOT_FOUND')
     bootstrapApps(store, [app, { ...app, id: 'app-2', key: 'key-2' }])
-    expect((await rejection(provisionDevice(store, { id: 'x' }))).message).toContain('pass --app')
-    expect((await rejection(provisionDevice(store, { id: 'x', appId: 'nope' }))).code).toBe(
+    expect(failure(() => provisionDevice(store, { id: 'x' })).message).toContain('pass --app')
+    expect(failure(() => provisionDevice(store, { id: 'x', appId: 'nope' })).code).toBe(
       'FC_ERR_APP_NOT_FOUND',
     )
     for (const id of ['', 'has/slash', 'plus+', '#', '-lead', 'a'.repeat(65)]) {
-      const error = await rejection(provisionDevice(store, { id, appId: 'app-1' }))
+      const error = failure(() => provisionDevice(store, { id, appId: 'app-1' }))
       expect(error.code).toBe('FC_ERR_DEVICE_INVALID')
     }
   })
