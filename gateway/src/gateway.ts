@@ -13,18 +13,31 @@ import type { App } from './domain/app.js'
 import { createSocketIdGenerator } from './domain/socket-id.js'
 import { GatewayError } from './errors/gateway-error.js'
 import { bootstrapApps } from './fleet/bootstrap-apps.js'
+import {
+  type ClaimRequest,
+  claimAnswer,
+  claimDevice,
+  recordClaimAttempt,
+} from './fleet/claim-device.js'
+import { createAdminApi } from './http-api/admin/admin-api.js'
+import { createDashboardAuth } from './http-api/dashboard-auth/dashboard-auth.js'
 import { createHttpHandler } from './http-api/http-handler.js'
+import { createProvisionRoute } from './http-api/provision-route.js'
 import { createRestApi } from './http-api/rest-api.js'
 import { createGatewayHttpServer, type UpgradeRoute } from './http-server.js'
 import { type BoundAddress, closeServer, listenOn } from './listen.js'
 import { createLogger, type Logger } from './log.js'
 import { createGatewayMetrics } from './metrics/gateway-metrics.js'
+import { createClaimProvisioning } from './mqtt/claim-provisioning.js'
 import { watchCredentials } from './mqtt/credential-watcher.js'
 import { createDeviceBroker, type DeviceBroker } from './mqtt/device-broker.js'
 import { createDevicePresence } from './mqtt/device-presence.js'
+import { LoginThrottle } from './mqtt/login-throttle.js'
 import { createMqttListeners } from './mqtt/mqtt-listeners.js'
 import { createSqlitePersistence } from './mqtt/sqlite-persistence.js'
+import { originAllowed } from './pusher-ws/origin.js'
 import { PusherEdge } from './pusher-ws/pusher-edge.js'
+import { watchExternalChanges } from './store/external-changes.js'
 import { openStore, type Store } from './store/open-store.js'
 import { createWebhooks } from './webhooks/webhooks.js'
 
@@ -81,7 +94,8 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
   }
   let broker: DeviceBroker | undefined
   let mqtt: MqttListeners | undefined
-  let credentials: { check(): void; stop(): void } | undefined
+  let credentials: { check(): void } | undefined
+  let externalChanges: { stop(): void } | undefined
   let addresses: GatewayAddresses | undefined
   let closing: Promise<void> | undefined
 
@@ -155,6 +169,53 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
     rest: config.rest,
     log: log.child({ mod: 'rest' }),
   })
+  const recordLoginFailure = (
+    deviceId: string | undefined,
+    address: string | undefined,
+    reason: string,
+    via: 'mqtt' | 'http',
+  ) =>
+    store.audit.record({
+      actor: address ? `address:${address}` : 'unknown',
+      action: 'device.login',
+      target: deviceId ?? null,
+      result: 'refused',
+      detail: { reason, via },
+    })
+  // Failed logins and claims are counted once per device and address, whichever door (MQTT, the
+  // dashboard auth endpoints, claim provisioning) they use.
+  const loginThrottle = new LoginThrottle(config.mqtt.loginFailures)
+  const dashboardAuth = createDashboardAuth({
+    sources: {
+      findApp,
+      findDevice: (id) => store.devices.find(id),
+      findCredentials: (id) => store.devices.findCredentials(id),
+      checkToken: (bearer) => store.tokens.check(bearer),
+    },
+    listApps: () => store.apps.list(),
+    originAllowed,
+    throttle: loginThrottle,
+    recordLoginFailure: (deviceId, address, reason) =>
+      recordLoginFailure(deviceId, address, reason, 'http'),
+    meter,
+    log: log.child({ mod: 'dashboard-auth' }),
+  })
+  const claim = (request: ClaimRequest) => claimAnswer(claimDevice(store, request))
+  const provision = createProvisionRoute({
+    claim,
+    throttle: loginThrottle,
+    meter,
+    log: log.child({ mod: 'provision' }),
+  })
+  const admin = createAdminApi({
+    store,
+    configuredAppIds: config.apps.map((app) => app.id),
+    maxBodyBytes: config.rest.maxBodyBytes,
+    // The changed device's session ends now, not at the next poll of the store.
+    onDeviceChanged: () => credentials?.check(),
+    meter,
+    log: log.child({ mod: 'admin' }),
+  })
   const readinessProblems = () => [
     ...(addresses && !closing ? [] : ['listeners are not bound']),
     ...(closing || store.isWritable() ? [] : ['the store is not writable']),
@@ -191,7 +252,14 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
     httpServer = createGatewayHttpServer({
       http: config.http,
       log,
-      handleRequest: createHttpHandler({ rest, readinessProblems, metrics }),
+      handleRequest: createHttpHandler({
+        rest,
+        admin,
+        dashboardAuth,
+        provision,
+        readinessProblems,
+        metrics,
+      }),
       upgrades: [pusherEdge, mqttWebSocketRoute],
     })
   } catch (error) {
@@ -213,18 +281,25 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
       mqtt: config.mqtt,
       findCredentials: (id) => store.devices.findCredentials(id),
       recordLoginFailure: (deviceId, address, reason) =>
-        store.audit.record({
-          actor: address ? `address:${address}` : 'unknown',
-          action: 'device.login',
-          target: deviceId ?? null,
-          result: 'refused',
-          detail: { reason },
-        }),
+        recordLoginFailure(deviceId, address, reason, 'mqtt'),
       onDevicePublish: uplink.onDevicePublish,
       presence: devicePresence,
+      claims: createClaimProvisioning({
+        checkClaim: (secret) => store.claims.check(secret),
+        findClaim: (secret) => store.claims.findBySecret(secret),
+        deviceExists: (id) => store.devices.find(id) !== undefined,
+        claim,
+        recordRefusal: (attempt) => recordClaimAttempt(store, attempt),
+        log: mqttLog,
+      }),
+      throttle: loginThrottle,
       persistence,
     })
     credentials = watchCredentials(store, broker.sessions, broker.aedes, mqttLog)
+    externalChanges = watchExternalChanges(store, () => {
+      store.apps.invalidate()
+      credentials?.check()
+    })
     await seedCacheFromRetained(
       persistence.createRetainedStreamCombi(['devices/#']),
       uplinkRules,
@@ -256,7 +331,7 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
     const mqttClosed = Promise.all(
       [mqtt?.tcp, mqtt?.tls].map((server) => (server ? closeServer(server) : undefined)),
     )
-    credentials?.stop()
+    externalChanges?.stop()
     uplink.close()
     await pusherEdge.close()
     mqtt?.closeWebSockets()

@@ -1,32 +1,11 @@
-import { writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { captureIo } from '../../test/support/cli-io.js'
 import { spawnCli } from '../../test/support/spawn-cli.js'
 import { tempDir, testApp } from '../../test/support/test-gateway.js'
-import { runCli } from '../src/cli/main.js'
 import { defaultConfig } from '../src/config/load.js'
-
-function configFile(text: string): string {
-  const file = join(tempDir(), 'fleetcast.yaml')
-  writeFileSync(file, text)
-  return file
-}
-
-function storeConfig(extra = ''): string {
-  const store = join(tempDir(), 'f.db')
-  return configFile(
-    `store:\n  path: ${store}\napps:\n  - id: ${testApp.id}\n    key: ${testApp.key}\n    secret: ${testApp.secret}\n${extra}`,
-  )
-}
-
-async function run(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const cli = captureIo(env)
-  const code = await runCli(args, cli.io)
-  return { code, stdout: cli.stdout(), stderr: cli.stderr() }
-}
+import { configFile, run, storeConfig } from './cli-harness.js'
 
 describe('fleetcast config', () => {
   it('check accepts a valid file', async () => {
@@ -93,7 +72,7 @@ describe('fleetcast devices add', () => {
 
     const again = await run(['--config', file, 'devices', 'add', 'pi-1'])
     expect(again).toEqual({
-      code: 1,
+      code: 5,
       stdout: '',
       stderr: 'fleetcast: Device "pi-1" already exists\n',
     })
@@ -108,10 +87,10 @@ describe('fleetcast devices add', () => {
   it('names the bad field: id, app, tag', async () => {
     const file = storeConfig()
     const badId = await run(['--config', file, 'devices', 'add', 'a/b'])
-    expect(badId.code).toBe(1)
+    expect(badId.code).toBe(2)
     expect(badId.stderr).toContain('Device id "a/b" is invalid')
     const badApp = await run(['--config', file, 'devices', 'add', 'pi-3', '--app', 'nope'])
-    expect(badApp).toMatchObject({ code: 1, stderr: 'fleetcast: App "nope" does not exist\n' })
+    expect(badApp).toMatchObject({ code: 4, stderr: 'fleetcast: App "nope" does not exist\n' })
     const badTag = await run(['--config', file, 'devices', 'add', 'pi-3', '--tag', 'novalue'])
     expect(badTag.code).toBe(2)
     expect(badTag.stderr).toContain("option '--tag <key=value>' argument 'novalue' is invalid")

@@ -96,7 +96,7 @@ describe('device registry and credentials', () => {
   it('names an unknown device and a bad duration on the CLI', async () => {
     const target = await startTestGateway()
     const unknown = cli(target, 'devices', 'revoke', 'nope')
-    expect(await unknown.exited).toBe(1)
+    expect(await unknown.exited).toBe(4)
     expect(unknown.stderr()).toContain('Device "nope" does not exist')
     await provision(target, 'pi-4')
     const badDuration = cli(target, 'devices', 'rotate', 'pi-4', '--overlap', 'soon')

@@ -20,6 +20,11 @@ export function channelStringToSign(
     : `${socketId}:${channel}:${channelData}`
 }
 
+/** The string a user sign-in is signed over (pusher-protocol §8): `socket_id::user::user_data`. */
+export function userStringToSign(socketId: string, userData: string): string {
+  return `${socketId}::user::${userData}`
+}
+
 /** `auth` must be `{app key}:{hex hmac}`; the key prefix is checked too, not only the digest. */
 export function verifyChannelAuth(
   app: Pick<App, 'key' | 'secret'>,

@@ -60,6 +60,12 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
   return expected.length === KEY_BYTES && timingSafeEqual(sha256(secret), expected)
 }
 
+/** Whether `secret` matches any of a device's valid hashes (current, and previous while rotating). */
+export async function verifyAnySecret(secret: string, hashes: readonly string[]): Promise<boolean> {
+  for (const hash of hashes) if (await verifySecret(secret, hash)) return true
+  return false
+}
+
 /** 32 random bytes, base64url: 43 characters that need no quoting in shells, URLs or YAML. */
 export function generateSecret(): string {
   return randomBytes(32).toString('base64url')

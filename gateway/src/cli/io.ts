@@ -29,17 +29,6 @@ export const processIo: CliIo = {
   },
 }
 
-/** Exit codes scripts can rely on (docs/cli.md). */
-export const ExitCode = {
-  Ok: 0,
-  /** The operation was refused or failed (device exists, app unknown, port in use...). */
-  Failed: 1,
-  /** Unknown command or option, missing argument. */
-  Usage: 2,
-  /** The configuration is invalid or unreadable. */
-  Config: 3,
-} as const
-
 export function printJson(io: CliIo, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
 }

@@ -1,9 +1,12 @@
 import { issueSecret } from '../auth/secret-hash.js'
 import type { Device } from '../domain/device.js'
+import { GatewayError } from '../errors/gateway-error.js'
 import type { Store } from '../store/open-store.js'
 
 /** Seconds the old secret keeps working after a rotation unless told otherwise. */
 export const DEFAULT_ROTATION_OVERLAP = 0
+/** Longest overlap: a year, in seconds; a fleet that needs longer has stopped rotating. */
+export const MAX_ROTATION_OVERLAP = 365 * 86_400
 
 export interface RotatedDevice {
   device: Device
@@ -21,6 +24,16 @@ export function rotateDevice(
   id: string,
   overlapSeconds = DEFAULT_ROTATION_OVERLAP,
 ): RotatedDevice {
+  if (
+    !Number.isInteger(overlapSeconds) ||
+    overlapSeconds < 0 ||
+    overlapSeconds > MAX_ROTATION_OVERLAP
+  ) {
+    throw new GatewayError(
+      'FC_ERR_DEVICE_INVALID',
+      `overlapSeconds must be a whole number from 0 to ${MAX_ROTATION_OVERLAP}, got ${overlapSeconds}`,
+    )
+  }
   const { secret, hash } = issueSecret()
   const device = store.devices.rotate(id, hash, Date.now() + overlapSeconds * 1000)
   return { device, secret }

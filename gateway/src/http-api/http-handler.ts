@@ -18,6 +18,12 @@ export function sendJson(
 export interface HttpHandlerOptions {
   /** Answers /apps/... requests; false for other paths. */
   rest(request: IncomingMessage, response: ServerResponse, pathname: string): boolean
+  /** Answers the built-in channel and user auth endpoints (/pusher/...); false for other paths. */
+  dashboardAuth(request: IncomingMessage, response: ServerResponse, pathname: string): boolean
+  /** Answers the claim provisioning endpoint (/provision/v1/claim); false for other paths. */
+  provision(request: IncomingMessage, response: ServerResponse, pathname: string): boolean
+  /** Answers the admin API (/admin/...); false for other paths. */
+  admin(request: IncomingMessage, response: ServerResponse, pathname: string): boolean
   /** Problems that make the gateway not ready (empty when ready). */
   readinessProblems(): string[]
   metrics: { contentType: string; render(): Promise<string> }
@@ -54,6 +60,9 @@ export function createHttpHandler(options: HttpHandlerOptions) {
       return
     }
     if (options.rest(request, response, pathname)) return
+    if (options.admin(request, response, pathname)) return
+    if (options.provision(request, response, pathname)) return
+    if (options.dashboardAuth(request, response, pathname)) return
     sendJson(response, 404, { error: `No route for ${request.method ?? 'GET'} ${pathname}` })
   }
 }

@@ -1,10 +1,12 @@
 import type { AuthenticateError, Client } from 'aedes'
-import { verifySecret } from '../auth/secret-hash.js'
+import { verifyAnySecret } from '../auth/secret-hash.js'
 import { compileAcl, DEFAULT_ACL, OPEN_ACL } from '../domain/device-acl.js'
 import type { Meter } from '../domain/meter.js'
 import { ConnackCode, type ConnackCodeValue } from '../errors/mqtt-codes.js'
 import type { Logger } from '../log.js'
 import type { DeviceCredentials } from '../store/device-repository.js'
+import type { ClaimLoginVerdict } from './claim-provisioning.js'
+import { CLAIM_USERNAME } from './claim-session.js'
 import type { DeviceSession, DeviceSessions } from './device-sessions.js'
 import type { LoginThrottle } from './login-throttle.js'
 
@@ -18,6 +20,13 @@ export interface AuthenticateDeps {
   onAuthenticated(client: Client, session: DeviceSession): void
   /** Writes a failed login to the audit table. */
   recordFailure(deviceId: string | undefined, address: string | undefined, reason: string): void
+  /** Checks a login with username `$claim` (claim-provisioning.ts), which audits its refusals. */
+  claimLogin(
+    clientId: string,
+    secret: string | undefined,
+    clean: boolean,
+    address: string | undefined,
+  ): ClaimLoginVerdict
   log: Logger
 }
 
@@ -30,12 +39,6 @@ function refusal(code: ConnackCodeValue, message: string): AuthenticateError {
 
 export function remoteAddressOf(client: Client): string | undefined {
   return (client.conn as { remoteAddress?: string }).remoteAddress
-}
-
-/** Any of the device's valid secrets; each check is a scrypt on the thread pool. */
-async function matchesAny(secret: string, hashes: readonly string[]): Promise<boolean> {
-  for (const hash of hashes) if (await verifySecret(secret, hash)) return true
-  return false
 }
 
 /**
@@ -52,15 +55,22 @@ export function createAuthenticate(deps: AuthenticateDeps) {
     const log = deps.log.child({ clientId: client.id })
     const address = remoteAddressOf(client)
     const now = Date.now()
-    const refuse = (code: ConnackCodeValue, reason: string, countsAsFailure = true): void => {
+    // `$claim` is shared by a whole batch of devices: only its address can be banned.
+    const deviceKey = username && username !== CLAIM_USERNAME ? `device:${username}` : undefined
+    const refuse = (
+      code: ConnackCodeValue,
+      reason: string,
+      countsAsFailure = true,
+      auditedAlready = false,
+    ): void => {
       log.info({ username, address, returnCode: code }, `refused: ${reason}`)
       deps.meter.rejected(`mqtt_connack_${code}`)
       if (countsAsFailure) {
-        for (const key of [username && `device:${username}`, address && `address:${address}`]) {
+        for (const key of [deviceKey, address && `address:${address}`]) {
           if (key && deps.throttle.fail(key, now) > 0)
             log.warn({ key }, 'too many failed logins: banned')
         }
-        deps.recordFailure(username, address, reason)
+        if (!auditedAlready) deps.recordFailure(username, address, reason)
       }
       done(refusal(code, reason), false)
     }
@@ -70,11 +80,21 @@ export function createAuthenticate(deps: AuthenticateDeps) {
       return
     }
     const banned = Math.max(
-      username ? deps.throttle.bannedFor(`device:${username}`, now) : 0,
+      deviceKey ? deps.throttle.bannedFor(deviceKey, now) : 0,
       address ? deps.throttle.bannedFor(`address:${address}`, now) : 0,
     )
     if (banned > 0) {
       refuse(ConnackCode.NotAuthorized, `too many failed logins, banned for ${banned} s`, false)
+      return
+    }
+    if (username === CLAIM_USERNAME) {
+      const verdict = deps.claimLogin(client.id, password?.toString('utf8'), client.clean, address)
+      if (!verdict.ok) {
+        refuse(verdict.returnCode, verdict.reason, verdict.guess, true)
+        return
+      }
+      deps.sessions.attach(client, verdict.session)
+      done(null, true)
       return
     }
     if (!username || !password) {
@@ -99,7 +119,7 @@ export function createAuthenticate(deps: AuthenticateDeps) {
       refuse(ConnackCode.NotAuthorized, 'device credentials revoked')
       return
     }
-    matchesAny(password.toString('utf8'), secretHashes).then(
+    verifyAnySecret(password.toString('utf8'), secretHashes).then(
       (ok) => {
         if (!ok) {
           refuse(ConnackCode.BadUsernameOrPassword, 'wrong secret')

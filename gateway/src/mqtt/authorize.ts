@@ -2,6 +2,7 @@ import type { AedesPublishPacket, Client, PublishPacket, Subscription } from 'ae
 import { canPublish, canReceive, canSubscribe } from '../domain/device-acl.js'
 import type { Meter } from '../domain/meter.js'
 import { isValidFilter } from '../domain/topic-filter.js'
+import { claimMayPublish, isClaimSession } from './claim-session.js'
 import type { DeviceSessions } from './device-sessions.js'
 
 /**
@@ -23,7 +24,11 @@ export function createAuthorizers(sessions: DeviceSessions, meter: Meter, maxTop
     }
     const session = sessions.get(client)
     const allowed =
-      session !== undefined && !tooDeep(packet.topic) && canPublish(session.acl, packet.topic)
+      session !== undefined &&
+      !tooDeep(packet.topic) &&
+      (isClaimSession(session)
+        ? claimMayPublish(client, session, packet)
+        : canPublish(session.acl, packet.topic))
     if (!allowed) meter.rejected('mqtt_publish_acl')
     // aedes closes an MQTT 3.1.1 connection on a refused publish: there is no reason code to send.
     done(allowed ? null : new Error(`publish to ${packet.topic} not allowed`))

@@ -4,16 +4,13 @@ import type { Store } from '../store/open-store.js'
 import type { DeviceSessions } from './device-sessions.js'
 import { purgeSession } from './session-purge.js'
 
-/** How often the store is asked whether another process wrote to it. */
-const POLL_MS = 500
 /** Changes are looked up with this much slack, so a write in the same millisecond is not missed. */
 const SLACK_MS = 2000
 
 /**
- * Ends the live connection and the persistent session of every device that was disabled, revoked
- * or rotated since it logged in, whether the change came from this process (`check()`) or from
- * `fleetcast devices ...` run against the same store file (noticed within POLL_MS through SQLite's
- * data_version, which moves when another connection commits).
+ * Ends the live connection and the persistent session of every device that was disabled, revoked,
+ * rotated or kicked since it logged in. `check()` runs when this process changed a device and when
+ * another process wrote to the store (store/external-changes.ts).
  */
 export function watchCredentials(
   store: Store,
@@ -21,7 +18,6 @@ export function watchCredentials(
   broker: Aedes,
   log: Logger,
 ) {
-  let version = store.dataVersion()
   let since = Date.now()
 
   function check(): void {
@@ -29,6 +25,8 @@ export function watchCredentials(
     const changed = store.devices.changedSince(since - SLACK_MS)
     since = now
     for (const device of changed) {
+      // A device created since has no session to end (a bulk import adds thousands at once).
+      if (device.createdAt === device.updatedAt) continue
       const client = sessions.liveClient(device.id)
       const session = sessions.get(client)
       const stale =
@@ -47,12 +45,5 @@ export function watchCredentials(
     }
   }
 
-  const timer = setInterval(() => {
-    const current = store.dataVersion()
-    if (current === version) return
-    version = current
-    check()
-  }, POLL_MS)
-  timer.unref()
-  return { check, stop: () => clearInterval(timer) }
+  return { check }
 }

@@ -5,10 +5,12 @@ import type { Logger } from '../log.js'
 import type { DeviceCredentials } from '../store/device-repository.js'
 import { createAuthenticate, remoteAddressOf } from './authenticate.js'
 import { createAuthorizers } from './authorize.js'
+import type { ClaimProvisioning } from './claim-provisioning.js'
+import { isClaimSession } from './claim-session.js'
 import { createConformance } from './conformance/conformance.js'
 import type { DevicePresence } from './device-presence.js'
 import { type DeviceSession, DeviceSessions, isDeviceSession } from './device-sessions.js'
-import { LoginThrottle } from './login-throttle.js'
+import type { LoginThrottle } from './login-throttle.js'
 
 export interface DeviceBrokerOptions {
   log: Logger
@@ -23,6 +25,10 @@ export interface DeviceBrokerOptions {
   /** Called once per accepted device publish; must stay cheap (it runs in aedes' `published`). */
   onDevicePublish(session: DeviceSession, packet: AedesPublishPacket): void
   presence: DevicePresence
+  /** Devices that hold only a claim ask for their credentials here (username `$claim`). */
+  claims: ClaimProvisioning
+  /** Failed logins per device and address; the HTTP claim route counts into the same one. */
+  throttle: LoginThrottle
   /** aedes persistence; the in-memory default when absent. */
   persistence?: unknown
 }
@@ -73,9 +79,10 @@ export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<
       sessions,
       log,
       meter: options.meter,
-      throttle: new LoginThrottle(mqtt.loginFailures),
+      throttle: options.throttle,
       allowAnonymous: mqtt.allowAnonymous,
       recordFailure: options.recordLoginFailure,
+      claimLogin: options.claims.login,
       onAuthenticated(client, session) {
         // Online from the moment the login is accepted, before aedes closes a connection it takes
         // over: the device never looks offline in between ([MQTT-3.1.4-2] takeover).
@@ -109,6 +116,9 @@ export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<
         } catch (error) {
           log.error({ err: error, topic: packet.topic }, 'uplink failed')
         }
+      } else if (client && isClaimSession(session)) {
+        // authorizePublish lets a claim connection publish its request topic and nothing else.
+        options.claims.onRequest(client, session, packet)
       }
       done(null)
     },

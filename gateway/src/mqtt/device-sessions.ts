@@ -1,5 +1,6 @@
 import type { Client } from 'aedes'
 import type { CompiledAcl } from '../domain/device-acl.js'
+import type { ClaimSession } from './claim-session.js'
 
 /** What the broker learned about a client at CONNECT; kept for the life of the connection. */
 export interface DeviceSession {
@@ -20,10 +21,11 @@ export interface AnonymousSession {
   acl: CompiledAcl
 }
 
-export type ClientSession = DeviceSession | AnonymousSession
+/** A claim connection (claim-session.ts) is not a device yet: no presence, no bridge. */
+export type ClientSession = DeviceSession | AnonymousSession | ClaimSession
 
 export function isDeviceSession(session: ClientSession | undefined): session is DeviceSession {
-  return session !== undefined && !('anonymous' in session)
+  return session !== undefined && 'deviceId' in session
 }
 
 /** Sessions by aedes client (they can never outlive their connection) and the live client per device. */

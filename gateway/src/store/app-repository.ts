@@ -65,6 +65,16 @@ export class AppRepository {
   readonly #all: Statement<[], AppRow>
   readonly #count: Statement<[], { n: number }>
   readonly #upsert: Statement<[Record<string, unknown>]>
+  readonly #setSecret: Statement<[Record<string, unknown>]>
+  readonly #setEnabled: Statement<[Record<string, unknown>]>
+  readonly #deviceCount: Statement<[string], { n: number }>
+  /**
+   * Apps are read on every message (quotas, webhooks, subscription counts) and change rarely:
+   * lookups are cached, cleared by this repository's writes and by `invalidate()`, which the
+   * gateway calls when another process writes to the store.
+   */
+  readonly #cachedById = new Map<string, App>()
+  readonly #cachedByKey = new Map<string, App>()
 
   constructor(db: Database) {
     this.#byId = db.prepare('SELECT * FROM apps WHERE id = ?')
@@ -86,16 +96,40 @@ export class AppRepository {
         max_backend_events_per_second = excluded.max_backend_events_per_second,
         max_read_requests_per_second = excluded.max_read_requests_per_second,
         max_messages_per_day = excluded.max_messages_per_day, updated_at = excluded.updated_at`)
+    this.#setSecret = db.prepare(
+      'UPDATE apps SET secret = @secret, updated_at = @now WHERE id = @id',
+    )
+    this.#setEnabled = db.prepare(
+      'UPDATE apps SET enabled = @enabled, updated_at = @now WHERE id = @id',
+    )
+    this.#deviceCount = db.prepare('SELECT COUNT(*) AS n FROM devices WHERE app_id = ?')
   }
 
   findById(id: string): App | undefined {
+    const cached = this.#cachedById.get(id)
+    if (cached) return cached
     const row = this.#byId.get(id)
-    return row && toApp(row)
+    return row && this.#remember(toApp(row))
   }
 
   findByKey(key: string): App | undefined {
+    const cached = this.#cachedByKey.get(key)
+    if (cached) return cached
     const row = this.#byKey.get(key)
-    return row && toApp(row)
+    return row && this.#remember(toApp(row))
+  }
+
+  /** Forgets cached apps; the next lookups read the store again. */
+  invalidate(): void {
+    this.#cachedById.clear()
+    this.#cachedByKey.clear()
+  }
+
+  #remember(app: App): App {
+    // Only stored apps are cached, so unknown ids sent by clients cannot grow the maps.
+    this.#cachedById.set(app.id, app)
+    this.#cachedByKey.set(app.key, app)
+    return app
   }
 
   list(): App[] {
@@ -116,8 +150,42 @@ export class AppRepository {
       )
     }
     this.#upsert.run(toRow(app, Date.now()))
+    this.invalidate()
     const stored = this.findById(app.id)
     if (!stored) throw new Error(`app ${app.id} vanished right after upsert`)
     return stored
+  }
+
+  /** Adds a new app; unlike `upsert`, an id already taken is refused. */
+  create(app: App): App {
+    if (this.findById(app.id)) {
+      throw new GatewayError('FC_ERR_APP_EXISTS', `App "${app.id}" already exists`)
+    }
+    return this.upsert(app)
+  }
+
+  setSecret(id: string, secret: string): App {
+    this.get(id)
+    this.#setSecret.run({ id, secret, now: Date.now() })
+    this.invalidate()
+    return this.get(id)
+  }
+
+  setEnabled(id: string, enabled: boolean): App {
+    this.get(id)
+    this.#setEnabled.run({ id, enabled: enabled ? 1 : 0, now: Date.now() })
+    this.invalidate()
+    return this.get(id)
+  }
+
+  deviceCount(id: string): number {
+    return this.#deviceCount.get(id)?.n ?? 0
+  }
+
+  /** The app, or FC_ERR_APP_NOT_FOUND. */
+  get(id: string): App {
+    const app = this.findById(id)
+    if (!app) throw new GatewayError('FC_ERR_APP_NOT_FOUND', `App "${id}" does not exist`)
+    return app
   }
 }

@@ -112,6 +112,12 @@ export class ClaimRepository {
     return { ok: true, claim: toClaim(row) }
   }
 
+  /** The claim a presented secret belongs to, usable or not: audit entries of refusals name it. */
+  findBySecret(secret: string): Claim | undefined {
+    const row = this.#byHash.get(hashGeneratedSecret(secret))
+    return row && toClaim(row)
+  }
+
   /** Takes one use; false when another request took the last one first. Call in a transaction. */
   spend(id: string): boolean {
     return this.#spend.run(id).changes === 1

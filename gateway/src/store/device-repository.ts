@@ -27,7 +27,18 @@ export interface NewDevice {
   name?: string | undefined
   tags?: Record<string, string> | undefined
   acl?: DeviceAcl | undefined
+  /** true unless told otherwise. */
+  enabled?: boolean | undefined
   secretHash: string
+}
+
+/** Fields an import may change on an existing device; absent ones stay as they are. */
+export interface DeviceChanges {
+  name?: string | null | undefined
+  tags?: Record<string, string> | undefined
+  /** null: the default topic contract. */
+  acl?: DeviceAcl | null | undefined
+  enabled?: boolean | undefined
 }
 
 export interface DeviceFilter {
@@ -83,6 +94,7 @@ export class DeviceRepository {
   readonly #rotate: Statement<[Record<string, unknown>]>
   readonly #revoke: Statement<[Record<string, unknown>]>
   readonly #setEnabled: Statement<[Record<string, unknown>]>
+  readonly #update: Statement<[Record<string, unknown>]>
   readonly #touch: Statement<[Record<string, unknown>]>
   readonly #changedSince: Statement<[number], DeviceRow>
   readonly #kick: Statement<[Record<string, unknown>]>
@@ -95,7 +107,7 @@ export class DeviceRepository {
     this.#byId = db.prepare('SELECT * FROM devices WHERE id = ?')
     this.#insert = db.prepare(`
       INSERT INTO devices (id, app_id, name, tags, enabled, secret_hash, acl, created_at, updated_at)
-      VALUES (@id, @appId, @name, @tags, 1, @secretHash, @acl, @now, @now)`)
+      VALUES (@id, @appId, @name, @tags, @enabled, @secretHash, @acl, @now, @now)`)
     this.#rotate = db.prepare(`
       UPDATE devices SET
         previous_secret_hash = CASE WHEN @overlapUntil > @now AND revoked_at IS NULL THEN secret_hash END,
@@ -109,6 +121,10 @@ export class DeviceRepository {
     this.#setEnabled = db.prepare(
       'UPDATE devices SET enabled = @enabled, updated_at = @now WHERE id = @id',
     )
+    this.#update = db.prepare(`
+      UPDATE devices SET name = @name, tags = @tags, acl = @acl, enabled = @enabled,
+        updated_at = CASE WHEN @endsSessions THEN @now ELSE updated_at END
+      WHERE id = @id`)
     this.#touch = db.prepare('UPDATE devices SET last_seen_at = @at WHERE id = @id')
     this.#changedSince = db.prepare('SELECT * FROM devices WHERE updated_at >= ?')
     // A kick changes nothing but the stamp that live sessions are checked against.
@@ -195,6 +211,7 @@ export class DeviceRepository {
         name: input.name ?? null,
         tags: JSON.stringify(input.tags ?? {}),
         acl: input.acl ? JSON.stringify(input.acl) : null,
+        enabled: input.enabled === false ? 0 : 1,
         secretHash: input.secretHash,
         now: Date.now(),
       })
@@ -223,6 +240,27 @@ export class DeviceRepository {
   revoke(id: string): Device {
     this.get(id)
     this.#revoke.run({ id, now: Date.now() })
+    return this.get(id)
+  }
+
+  /**
+   * Applies `changes` to a device. Only a change of `enabled` or the ACL bumps `updatedAt`, which
+   * ends live sessions; a new name or tags reach the device's presence at its next login.
+   */
+  update(id: string, changes: DeviceChanges): Device {
+    const current = this.get(id)
+    const acl = changes.acl === undefined ? current.acl : changes.acl
+    const enabled = changes.enabled ?? current.enabled
+    this.#update.run({
+      id,
+      name: changes.name === undefined ? current.name : changes.name,
+      tags: JSON.stringify(changes.tags ?? current.tags),
+      acl: acl === null ? null : JSON.stringify(acl),
+      enabled: enabled ? 1 : 0,
+      endsSessions:
+        enabled !== current.enabled || JSON.stringify(acl) !== JSON.stringify(current.acl) ? 1 : 0,
+      now: Date.now(),
+    })
     return this.get(id)
   }
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { compileUplinkRules, DEFAULT_UPLINK, UplinkRules } from '../../bridge/uplink-rules.js'
 import { configFor, withStore } from '../context.js'
+import { examples } from '../help.js'
 import { type CliIo, printJson } from '../io.js'
 
 interface TestOptions {
@@ -11,7 +12,10 @@ interface TestOptions {
 
 /** `fleetcast rules test`: what the uplink rules would make of one publish, without sending it. */
 export function registerRulesCommands(program: Command, io: CliIo): void {
-  const rules = program.command('rules').description('inspect the bridge mapping rules')
+  const rules = examples(
+    program.command('rules').description('inspect the bridge mapping rules'),
+    'fleetcast rules test --topic devices/thermo-1/events/temp --payload \'{"c":21}\'',
+  )
   rules
     .command('test')
     .description('show the rule, channel, event and data a device publish would produce (dry run)')

@@ -1,4 +1,4 @@
-import { hmacHex } from '../../auth/channel-signature.js'
+import { hmacHex, userStringToSign } from '../../auth/channel-signature.js'
 import { safeEqual } from '../../auth/timing-safe.js'
 import { WATCHLIST_EVENTS, watchlistEventsData } from '../../channels/user-sessions.js'
 import { PusherCode } from '../../errors/pusher-codes.js'
@@ -53,7 +53,7 @@ export const handleSignin: FrameHandler = async (connection, frame, { users }) =
     refuse(connection, 'pusher:signin needs data.auth and data.user_data as strings')
     return
   }
-  const expected = `${connection.app.key}:${hmacHex(connection.app.secret, `${connection.socketId}::user::${userData}`)}`
+  const expected = `${connection.app.key}:${hmacHex(connection.app.secret, userStringToSign(connection.socketId, userData))}`
   if (!safeEqual(auth, expected)) {
     refuse(connection, 'Invalid signature for pusher:signin')
     return

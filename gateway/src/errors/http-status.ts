@@ -1,0 +1,50 @@
+import type { ErrorCode } from './codes.js'
+
+/**
+ * The HTTP status each error code is answered with (admin API, provisioning, dashboard auth).
+ * Codes that only arise at start-up or in the CLI are 500/502: seeing one over HTTP is a bug or
+ * an outage, not the caller's fault.
+ */
+export const httpStatusByCode: Readonly<Record<ErrorCode, number>> = {
+  FC_ERR_CONFIG_INVALID: 500,
+  FC_ERR_CONFIG_FILE: 500,
+  FC_ERR_PORT_IN_USE: 500,
+  FC_ERR_LISTEN: 500,
+  FC_ERR_TLS_FILE: 500,
+  FC_ERR_STORE_OPEN: 500,
+  FC_ERR_STORE_SCHEMA: 500,
+  FC_ERR_APP_NOT_FOUND: 404,
+  FC_ERR_APP_REQUIRED: 400,
+  FC_ERR_APP_CONFLICT: 409,
+  FC_ERR_DEVICE_EXISTS: 409,
+  FC_ERR_DEVICE_INVALID: 400,
+  FC_ERR_DEVICE_NOT_FOUND: 404,
+  FC_ERR_TOKEN_NOT_FOUND: 404,
+  FC_ERR_CLAIM_NOT_FOUND: 404,
+  FC_ERR_CLAIM_INVALID: 400,
+  FC_ERR_NOT_LISTENING: 500,
+  FC_ERR_GATEWAY_UNREACHABLE: 502,
+  FC_ERR_ADMIN_RESPONSE: 502,
+  FC_ERR_APP_EXISTS: 409,
+  FC_ERR_APP_INVALID: 400,
+  FC_ERR_APP_MANAGED_BY_CONFIG: 409,
+  FC_ERR_TOKEN_INVALID: 400,
+  FC_ERR_UNAUTHORIZED: 401,
+  FC_ERR_FORBIDDEN: 403,
+  FC_ERR_REQUEST_INVALID: 400,
+  FC_ERR_REQUEST_TOO_LARGE: 413,
+  FC_ERR_ROUTE_NOT_FOUND: 404,
+  FC_ERR_METHOD_NOT_ALLOWED: 405,
+  FC_ERR_INTERNAL: 500,
+  FC_ERR_CLAIM_UNKNOWN: 401,
+  FC_ERR_CLAIM_REVOKED: 410,
+  FC_ERR_CLAIM_EXPIRED: 410,
+  FC_ERR_CLAIM_USED_UP: 410,
+  FC_ERR_LOGIN_THROTTLED: 429,
+  FC_ERR_IMPORT_FORMAT: 400,
+  FC_ERR_IMPORT_SECRETS: 400,
+  // The admin API answers an import with bad rows 200 and the report; only the CLI raises this.
+  FC_ERR_IMPORT_ROWS: 400,
+  FC_ERR_FILE_EXISTS: 500,
+  FC_ERR_FILE_ACCESS: 500,
+}
