@@ -50,6 +50,18 @@ export const DEFAULT_UPLINK: UplinkRuleConfig[] = [
     throttle: 0,
     continue: false,
   },
+  {
+    // Retained birth {"online":true,...} and will {"online":false} (docs/topics.md): on a cache
+    // channel, so a dashboard that subscribes later gets the device's last status at once.
+    name: 'device-status',
+    match: 'devices/+deviceId/status',
+    channel: 'private-cache-device-${deviceId}',
+    event: 'status',
+    payload: 'auto',
+    wrap: false,
+    throttle: 0,
+    continue: false,
+  },
 ]
 
 const DEVICE_FIELDS = /^device\.(id|name|tags\..+)$/
