@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Histogram } from './histogram.mjs'
+import { Histogram } from '../lib/histogram.mjs'
 import { openPusherSockets } from './pusher-sockets.mjs'
 import { openTrigger } from './trigger.mjs'
 

@@ -1,11 +1,12 @@
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
-import { busyPct, coreTicks, cpuSeconds, sampleCores, spawnPinned } from './child.mjs'
-import { snapshotGateway } from './gateway-snapshot.mjs'
+import { busyPct, coreTicks, cpuSeconds, waitForQuiet } from '../lib/cpu.mjs'
+import { snapshotGateway } from '../lib/gateway-snapshot.mjs'
+import { pinSelf, spawnPinned } from '../lib/processes.mjs'
+import { fmt, log } from '../lib/report.mjs'
 import { summaryTable } from './summary.mjs'
 
 /**
@@ -16,7 +17,7 @@ import { summaryTable } from './summary.mjs'
 const USAGE = `usage: node bench/fanout/run.mjs [--full] [--n 1000,10000] [--runs 3]
   [--servers gateway,bare] [--window-ms 3000] [--warmup-ms 1000] [--cpu-prof DIR]
   --full       N = 1000 and 10000 (default: N = 1000 only)
-  --cpu-prof   profile the gateway (one run, first N) with node --cpu-prof into DIR`
+  --cpu-prof   one run per server at the first N, servers under node --cpu-prof (into DIR)`
 
 const { values: opts } = parseArgs({
   options: {
@@ -37,7 +38,7 @@ if (opts.help) {
 const allSizes = (opts.n ?? (opts.full ? '1000,10000' : '1000')).split(',').map(Number)
 const sizes = opts['cpu-prof'] ? allSizes.slice(0, 1) : allSizes
 const runs = opts['cpu-prof'] ? 1 : Number(opts.runs)
-const servers = opts['cpu-prof'] ? ['gateway'] : opts.servers.split(',')
+const servers = opts.servers.split(',')
 const windowMs = Number(opts['window-ms'])
 const warmupMs = Number(opts['warmup-ms'])
 const SERVER_CORE = 0
@@ -50,27 +51,12 @@ const QUIET_WAIT_MS = 120_000
 const MIN_WINDOW_EVENTS = 100
 const SCRIPTS = { gateway: 'gateway-server.mjs', bare: 'bare-ws-server.mjs' }
 
-const log = (text) => process.stderr.write(`${text}\n`)
-const fmt = (value) => Math.round(value).toLocaleString('en-US')
-
 // The driver is idle while a step runs; it shares the generator's core, not the server's.
-execFileSync('taskset', ['-a', '-p', '-c', String(GENERATOR_CORE), String(process.pid)], {
-  stdio: 'ignore',
-})
+pinSelf(GENERATOR_CORE)
 
 /** Waits (bounded) until both cores are nearly idle; the machine is shared. */
-async function waitForQuiet(maxMs = QUIET_WAIT_MS) {
-  const deadline = performance.now() + maxMs
-  for (let second = 0; ; second++) {
-    const busy = await sampleCores([SERVER_CORE, GENERATOR_CORE], 1000)
-    if (busy.every((pct) => pct < QUIET_PCT)) return true
-    if (performance.now() > deadline) {
-      log(`  cores still busy (${busy.map(fmt).join('%, ')}%) after ${maxMs / 1000} s; going on`)
-      return false
-    }
-    if (second % 15 === 0) log(`  waiting for quiet cores (${busy.map(fmt).join('%, ')}% busy)`)
-  }
-}
+const quiet = (maxMs = QUIET_WAIT_MS) =>
+  waitForQuiet([SERVER_CORE, GENERATOR_CORE], { maxMs, quietPct: QUIET_PCT, log })
 
 /**
  * A step, started when the cores are quiet. A failure is rerun once to confirm it (one hiccup
@@ -78,7 +64,7 @@ async function waitForQuiet(maxMs = QUIET_WAIT_MS) {
  */
 async function runStep(generator, serverPid, n, deliveriesPerSec) {
   for (let attempt = 1; ; attempt++) {
-    await waitForQuiet(attempt === 1 ? 30_000 : 60_000)
+    await quiet(attempt === 1 ? 30_000 : 60_000)
     const step = await runStepOnce(generator, serverPid, n, deliveriesPerSec)
     const contended = step.contentionPct > CONTENDED_PCT
     if (step.pass || step.closedSockets > 0 || attempt >= (contended ? 3 : 2)) return step
@@ -176,16 +162,14 @@ async function findMaxRate(generator, serverPid, n, estimate) {
 }
 
 async function measure(server, n, run) {
-  await waitForQuiet()
+  await quiet()
   const dir = mkdtempSync(join(tmpdir(), 'fleetcast-bench-'))
   const nodeArgs = opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`] : []
-  const serverProc = spawnPinned(SCRIPTS[server], SERVER_CORE, {
+  const serverProc = spawnPinned(new URL(SCRIPTS[server], import.meta.url), SERVER_CORE, {
     args: server === 'gateway' ? [join(dir, 'store.db'), gateway.entry] : [],
     nodeArgs,
   })
-  const generator = spawnPinned('generator.mjs', GENERATOR_CORE, {
-    nodeArgs: process.env.GENPROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/genprof'] : [],
-  })
+  const generator = spawnPinned(new URL('generator.mjs', import.meta.url), GENERATOR_CORE)
   try {
     const ready = await serverProc.next('ready')
     await generator.next('started')
@@ -245,7 +229,7 @@ async function measure(server, n, run) {
 log(
   `fanout bench: node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}), N = ${sizes.join(', ')}, ${runs} runs`,
 )
-const gateway = snapshotGateway()
+const gateway = snapshotGateway('fanout')
 log(`gateway under test: ${gateway.build}`)
 const results = []
 try {

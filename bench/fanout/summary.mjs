@@ -1,15 +1,7 @@
+import { range } from '../lib/report.mjs'
+
 /** The markdown table of a bench run: min..max over runs, ratio paired run by run. */
 const TARGET_RATIO = 0.7
-
-const range = (values, digits = 0) => {
-  const known = values.filter((v) => v !== null && v !== undefined)
-  if (known.length === 0) return 'n/a'
-  const f = (v) =>
-    v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-  const min = Math.min(...known)
-  const max = Math.max(...known)
-  return min === max ? f(min) : `${f(min)}..${f(max)}`
-}
 
 const latency = (rows) => `${range(rows.map((r) => r.p50Us))} / ${range(rows.map((r) => r.p99Us))}`
 
