@@ -213,6 +213,7 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
     maxBodyBytes: config.rest.maxBodyBytes,
     // The changed device's session ends now, not at the next poll of the store.
     onDeviceChanged: () => credentials?.check(),
+    uplinkRules: () => uplinkRules,
     meter,
     log: log.child({ mod: 'admin' }),
   })

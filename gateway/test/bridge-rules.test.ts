@@ -7,6 +7,7 @@ import { connectAs, provision } from '../../test/support/device.js'
 import { createPusherClient, nextEvent, subscribed } from '../../test/support/pusher.js'
 import { startTestGateway, tempDir, testApp } from '../../test/support/test-gateway.js'
 import { runCli } from '../src/cli/main.js'
+import { bridgeSchema } from '../src/config/bridge-schema.js'
 import { loadConfig } from '../src/config/load.js'
 
 const self = '$' + '{deviceId}'
@@ -196,6 +197,51 @@ describe('rules on the command line and on SIGHUP', () => {
       ],
       dropped: [],
     })
+  })
+
+  it('`fleetcast --url ... rules test` asks the running gateway, whose reloaded rules win', async () => {
+    const target = await startTestGateway()
+    await provision(target, 'pi-r', { tags: { site: 'lab' } })
+    const url = `http://127.0.0.1:${target.addresses.http.port}`
+    const { bearer } = target.gateway.store.tokens.create({ kind: 'admin', appId: null })
+    const dryRun = async (...args: string[]) => {
+      const cli = captureIo({})
+      const code = await runCli(['--url', url, '--token', bearer, 'rules', 'test', ...args], cli.io)
+      return { code, out: cli.stdout(), err: cli.stderr() }
+    }
+    target.gateway.reloadBridge(
+      bridgeSchema.parse({ uplink: [{ ...telemetryRule, continue: false }] }),
+    )
+    const answer = await dryRun('--topic', 'devices/pi-r/telemetry/cpu', '--payload', '41.5')
+    expect(answer.code).toBe(0)
+    expect(JSON.parse(answer.out)).toMatchObject({
+      device: { id: 'pi-r', known: true },
+      events: [{ rule: 'telemetry', channel: 'private-site-lab', event: 'telemetry.cpu' }],
+      dropped: [],
+    })
+
+    // A token scoped to another app may not dry-run as this app's device.
+    const other = target.gateway.store.apps.create({
+      ...target.gateway.store.apps.get(testApp.id),
+      id: 'app-other',
+      key: 'key-other',
+    })
+    const scoped = target.gateway.store.tokens.create({ kind: 'admin', appId: other.id })
+    const cli = captureIo({})
+    const refused = await runCli(
+      ['--url', url, '--token', scoped.bearer, 'rules', 'test', '--topic', 'devices/pi-r/events/x'],
+      cli.io,
+    )
+    expect(refused).toBe(6)
+    expect(cli.stderr()).toContain('outside app app-other')
+
+    const missingTopic = await fetch(`${url}/admin/v1/rules/test`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ payload: "x' OR 1=1 --", extra: true }),
+    })
+    expect(missingTopic.status).toBe(400)
+    expect(((await missingTopic.json()) as { code: string }).code).toBe('FC_ERR_REQUEST_INVALID')
   })
 
   it('swaps rules on reload without dropping connections, and keeps them when the new ones are bad', async () => {

@@ -1,6 +1,8 @@
 import type { Command } from 'commander'
+import { type DryRunAnswer, dryRunDeviceId, dryRunUplink } from '../../bridge/dry-run.js'
 import { compileUplinkRules, DEFAULT_UPLINK, UplinkRules } from '../../bridge/uplink-rules.js'
-import { configFor, withStore } from '../context.js'
+import { AdminClient } from '../../fleet/admin-client.js'
+import { configFor, remoteTarget, withStore } from '../context.js'
 import { examples } from '../help.js'
 import { type CliIo, printJson } from '../io.js'
 
@@ -27,31 +29,30 @@ export function registerRulesCommands(program: Command, io: CliIo): void {
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  fleetcast rules test --topic devices/thermo-1/events/temp --payload \'{"c":21}\'\n  fleetcast --config fleet.yaml rules test --topic devices/pi/telemetry/cpu --payload 41.5 --device pi',
+      '\nExamples:\n  fleetcast rules test --topic devices/thermo-1/events/temp --payload \'{"c":21}\'\n  fleetcast --config fleet.yaml rules test --topic devices/pi/telemetry/cpu --payload 41.5 --device pi\n  fleetcast --url http://pi.local:6001 --token $TOKEN rules test --topic devices/pi/events/x  # the running rules',
     )
     .action(async (options: TestOptions, command: Command) => {
+      const remote = remoteTarget(command, io)
+      if (remote) {
+        // The running gateway's rules, which a reload may have changed since it started.
+        const answer = await new AdminClient(remote).json<DryRunAnswer>('rules/test', {
+          method: 'POST',
+          json: { topic: options.topic, payload: options.payload, device: options.device },
+        })
+        return printJson(io, answer)
+      }
       const config = configFor(command, io)
       const compiled = compileUplinkRules(
         config.bridge.uplink.length > 0 ? config.bridge.uplink : DEFAULT_UPLINK,
       )
-      const deviceId = options.device ?? /^devices\/([^/]+)\//.exec(options.topic)?.[1] ?? ''
-      const stored = await withStore(command, io, (store) => store.devices.find(deviceId))
-      const device = { deviceId, name: stored?.name ?? null, tags: stored?.tags ?? {} }
-      const outcome = new UplinkRules(compiled.rules).map(
-        device,
-        options.topic,
-        Buffer.from(options.payload),
-        Date.now(),
+      const request = {
+        topic: options.topic,
+        payload: Buffer.from(options.payload),
+        deviceId: options.device,
+      }
+      const stored = await withStore(command, io, (store) =>
+        store.devices.find(dryRunDeviceId(request)),
       )
-      printJson(io, {
-        device: { id: deviceId, known: stored !== undefined },
-        events: outcome.events.map(({ rule, channel, event, data }) => ({
-          rule,
-          channel,
-          event,
-          data: JSON.parse(data) as unknown,
-        })),
-        dropped: outcome.dropped,
-      })
+      printJson(io, dryRunUplink(new UplinkRules(compiled.rules), request, stored))
     })
 }

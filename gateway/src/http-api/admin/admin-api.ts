@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { UplinkRules } from '../../bridge/uplink-rules.js'
 import type { Meter } from '../../domain/meter.js'
 import { GatewayError } from '../../errors/gateway-error.js'
 import { httpStatusByCode } from '../../errors/http-status.js'
@@ -31,6 +32,8 @@ export interface AdminApiOptions {
   maxBodyBytes: number
   /** Ends a changed device's live session now rather than at the next store poll. */
   onDeviceChanged(id: string): void
+  /** The uplink rules the gateway runs now, for dry runs. */
+  uplinkRules(): UplinkRules
   meter: Meter
   log: Logger
   routes?: readonly AdminRoute[]
@@ -74,6 +77,7 @@ export function createAdminApi(options: AdminApiOptions) {
       token,
       actor,
       onDeviceChanged: options.onDeviceChanged,
+      uplinkRules: options.uplinkRules,
       param: (name) => params[name] ?? '',
       query: url.searchParams,
       rawBody: (maxBytes = options.maxBodyBytes) =>

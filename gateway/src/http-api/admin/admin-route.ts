@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import type { UplinkRules } from '../../bridge/uplink-rules.js'
 import { GatewayError } from '../../errors/gateway-error.js'
 import type { FleetOperations } from '../../fleet/fleet-operations.js'
 import type { Store } from '../../store/open-store.js'
@@ -15,6 +16,8 @@ export interface AdminCall {
   actor: string
   /** Tells the gateway a device changed, so its live session ends now. */
   onDeviceChanged(id: string): void
+  /** The uplink rules the gateway runs now (they change on reload). */
+  uplinkRules(): UplinkRules
   /** A decoded `{name}` capture of the route path. */
   param(name: string): string
   query: URLSearchParams

@@ -4,6 +4,7 @@ import { auditRoutes } from './audit.js'
 import { bulkRoutes } from './bulk.js'
 import { claimRoutes } from './claims.js'
 import { deviceRoutes } from './devices.js'
+import { ruleRoutes } from './rules.js'
 import { tokenRoutes } from './tokens.js'
 
 /** Every admin API route; a module adds its routes here with one entry. */
@@ -14,4 +15,5 @@ export const adminRoutes: readonly AdminRoute[] = [
   ...tokenRoutes,
   ...claimRoutes,
   ...auditRoutes,
+  ...ruleRoutes,
 ]
