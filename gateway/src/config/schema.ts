@@ -204,7 +204,7 @@ export const configSchema = z
           })
           .prefault({})
           .describe(
-            'Throttling of failed logins per device id and per remote address (EMQX flapping style).',
+            'Throttling of failed logins per device id and per remote address (EMQX flapping style), for MQTT and the HTTP doors (dashboard auth, claims).',
           ),
         lastSeenInterval: z
           .number()
