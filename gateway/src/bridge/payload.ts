@@ -22,7 +22,7 @@ export function payloadToEventData(
 }
 
 function isJson(text: string): boolean {
-  if (text.trim().length === 0) return false
+  // JSON.parse refuses an empty or all-whitespace text, so no trim is needed first.
   try {
     JSON.parse(text)
     return true

@@ -25,6 +25,8 @@ export interface UplinkRule {
   ownDevice: string | undefined
   /** Every name the channel and event templates use; none may render empty. */
   names: string[]
+  /** Whether the templates use device fields (`device.id`, `device.tags.site`...). */
+  usesDevice: boolean
 }
 
 /** The default topic contract (ARCHITECTURE.md) as a rule. */
@@ -118,6 +120,7 @@ export function compileUplinkRules(configs: readonly UplinkRuleConfig[]): {
     } else if (eventText.length >= 200) {
       problem('event', `"${config.event}" is 200 characters or longer before any capture`)
     }
+    const used = [...new Set([...templateNames(channel), ...templateNames(event)])]
     rules.push({
       name: config.name,
       pattern,
@@ -128,7 +131,8 @@ export function compileUplinkRules(configs: readonly UplinkRuleConfig[]): {
       throttleMs: config.throttle,
       continue: config.continue,
       ownDevice: names.includes('deviceId') ? 'deviceId' : undefined,
-      names: [...new Set([...templateNames(channel), ...templateNames(event)])],
+      names: used,
+      usesDevice: used.some((name) => name.startsWith('device.')),
     })
   })
   return { rules, problems }
@@ -179,9 +183,11 @@ export class UplinkRules {
       const values = captures(rule.pattern, topic)
       // A rule naming deviceId only ever speaks for the device that published.
       if (rule.ownDevice && values[rule.ownDevice] !== device.deviceId) continue
-      values['device.id'] = device.deviceId
-      values['device.name'] = device.name ?? ''
-      for (const [tag, value] of Object.entries(device.tags)) values[`device.tags.${tag}`] = value
+      if (rule.usesDevice) {
+        values['device.id'] = device.deviceId
+        values['device.name'] = device.name ?? ''
+        for (const [tag, value] of Object.entries(device.tags)) values[`device.tags.${tag}`] = value
+      }
       const channel = renderTemplate(rule.channel, values)
       const event = renderTemplate(rule.event, values)
       const data = payloadToEventData(payload, rule.payload)

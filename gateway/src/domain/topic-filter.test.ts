@@ -1,5 +1,23 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { filterCovers, filterMatches, isValidFilter, isValidTopicName } from './topic-filter.js'
+import {
+  compileFilter,
+  filterCovers,
+  filterMatches,
+  isValidFilter,
+  isValidTopicName,
+  levelCount,
+} from './topic-filter.js'
+
+const level = fc.constantFrom('a', 'b', 'devices', 'd1', '$SYS', '$x', '')
+const topic = fc.array(level, { minLength: 1, maxLength: 5 }).map((levels) => levels.join('/'))
+const filter = fc
+  .tuple(
+    fc.array(fc.constantFrom('a', 'b', 'devices', 'd1', '$SYS', '', '+'), { maxLength: 4 }),
+    fc.boolean(),
+  )
+  .map(([levels, hash]) => [...levels, ...(hash ? ['#'] : [])].join('/'))
+  .filter((f) => f.length > 0)
 
 describe('topic filters (MQTT 3.1.1 §4.7)', () => {
   it('validates filters and topic names', () => {
@@ -50,5 +68,23 @@ describe('topic filters (MQTT 3.1.1 §4.7)', () => {
     ]
     for (const [outer, inner, expected] of cases)
       expect(filterCovers(outer, inner), `${outer} ⊇ ${inner}`).toBe(expected)
+  })
+
+  it('compiles a filter into a matcher that agrees with filterMatches on every topic', () => {
+    fc.assert(
+      fc.property(filter, topic, (f, t) => compileFilter(f)(t) === filterMatches(f, t)),
+      { numRuns: 5000 },
+    )
+    // The shapes with their own fast path, at their edges.
+    expect(compileFilter('devices/d1/#')('devices/d1')).toBe(true)
+    expect(compileFilter('devices/d1/#')('devices/d1/')).toBe(true)
+    expect(compileFilter('devices/d1/#')('devices/d10/x')).toBe(false)
+    expect(compileFilter('#')('$SYS/x')).toBe(false)
+    expect(compileFilter('a/b')('a/b/')).toBe(false)
+  })
+
+  it('counts topic levels without splitting', () => {
+    for (const t of ['', 'a', 'a/b', '/', 'a//b/', '$SYS/#'])
+      expect(levelCount(t), t).toBe(t.split('/').length)
   })
 })

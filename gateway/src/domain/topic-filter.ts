@@ -42,6 +42,33 @@ export function filterMatches(filter: string, topic: string): boolean {
   return f.length === t.length
 }
 
+/** A compiled `filterMatches(filter, ·)`. */
+export type TopicMatcher = (topic: string) => boolean
+
+/**
+ * `filterMatches` for one filter, compiled once (an ACL at CONNECT) for the per-packet check. The
+ * common shapes skip splitting the topic: a literal is an equality, `a/b/#` a prefix test.
+ */
+export function compileFilter(filter: string): TopicMatcher {
+  if (filter === '#') return (topic) => !topic.startsWith('$')
+  const wildcard = filter.includes('+') || filter.includes('#')
+  if (!wildcard) return (topic) => topic === filter
+  if (filter.endsWith('/#') && !filter.slice(0, -2).includes('+') && !filter.startsWith('#')) {
+    // `a/b/#` matches `a/b` itself and everything below it [MQTT-4.7.1-2].
+    const parent = filter.slice(0, -2)
+    const below = filter.slice(0, -1)
+    return (topic) => topic === parent || topic.startsWith(below)
+  }
+  return (topic) => filterMatches(filter, topic)
+}
+
+/** Number of levels of a topic or filter (`a/b` has 2, `a/` has 2, `` has 1). */
+export function levelCount(topic: string): number {
+  let levels = 1
+  for (let at = topic.indexOf('/'); at !== -1; at = topic.indexOf('/', at + 1)) levels++
+  return levels
+}
+
 /**
  * Whether every topic `inner` can match is also matched by `outer`: the test for granting a
  * subscription inside an ACL filter.

@@ -1,7 +1,7 @@
 import type { AedesPublishPacket, Client, PublishPacket, Subscription } from 'aedes'
 import { canPublish, canReceive, canSubscribe } from '../domain/device-acl.js'
 import type { Meter } from '../domain/meter.js'
-import { isValidFilter } from '../domain/topic-filter.js'
+import { isValidFilter, levelCount } from '../domain/topic-filter.js'
 import { claimMayPublish, isClaimSession } from './claim-session.js'
 import type { DeviceSessions } from './device-sessions.js'
 
@@ -10,7 +10,7 @@ import type { DeviceSessions } from './device-sessions.js'
  * subscribe inside `devices/{itsId}/commands/#`), checked per packet without I/O.
  */
 export function createAuthorizers(sessions: DeviceSessions, meter: Meter, maxTopicLevels: number) {
-  const tooDeep = (topic: string) => topic.split('/').length > maxTopicLevels
+  const tooDeep = (topic: string) => levelCount(topic) > maxTopicLevels
 
   function authorizePublish(
     client: Client | null,

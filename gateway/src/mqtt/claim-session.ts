@@ -1,5 +1,5 @@
 import type { Client, PublishPacket } from 'aedes'
-import type { CompiledAcl } from '../domain/device-acl.js'
+import { aclOf, type CompiledAcl } from '../domain/device-acl.js'
 import type { ClientSession } from './device-sessions.js'
 
 /** The MQTT username of a device that holds only a claim (docs/provisioning.md). */
@@ -32,7 +32,7 @@ export interface ClaimSession {
 
 export function newClaimSession(fields: Omit<ClaimSession, 'topics' | 'acl'>): ClaimSession {
   const topics = claimTopics(fields.requestedId)
-  return { ...fields, topics, acl: { publish: [topics.request], subscribe: [topics.response] } }
+  return { ...fields, topics, acl: aclOf([topics.request], [topics.response]) }
 }
 
 export function isClaimSession(session: ClientSession | undefined): session is ClaimSession {

@@ -179,8 +179,11 @@ export class ConformingConnection extends Duplex {
     if (type === CONNACK && packet.length === 4) {
       const connect = this.#connect
       if (packet[3] === 0 && connect && !connect.clean) {
-        if (this.#deps.sessions.has(connect.clientId)) packet[2] = (packet[2] ?? 0) | 0x01
+        const resumed = this.#deps.sessions.has(connect.clientId)
         this.#deps.sessions.remember(connect.clientId)
+        // A copy: the framer passes a packet that arrived whole as a view of the writer's buffer.
+        if (resumed)
+          return Buffer.from([packet[0] ?? 0, packet[1] ?? 0, (packet[2] ?? 0) | 0x01, 0])
       }
       return packet
     }

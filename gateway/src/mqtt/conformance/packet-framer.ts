@@ -45,7 +45,10 @@ export class PacketFramer {
       if (held === undefined) return true
       flush(end)
       this.#held = undefined
-      const replacement = this.#complete(Buffer.concat(held), headerLength)
+      // A packet that arrived in one chunk is already contiguous: no copy.
+      const [whole] = held
+      const packet = held.length === 1 && whole ? whole : Buffer.concat(held)
+      const replacement = this.#complete(packet, headerLength)
       if (replacement === undefined) this.#stopped = true
       else out.push(replacement)
       return !this.#stopped
