@@ -5,6 +5,7 @@ import type { App } from '../domain/app.js'
 import type { Meter } from '../domain/meter.js'
 import { PusherCode, type PusherCodeValue } from '../errors/pusher-codes.js'
 import type { Logger } from '../log.js'
+import { writeFrame } from './frame-writer.js'
 import { encodeError, encodeFrame } from './protocol.js'
 
 export interface ConnectionLimits {
@@ -77,7 +78,7 @@ export class PusherConnection implements ChannelSocket {
       setTimeout(() => this.#ws.terminate(), CLOSE_GRACE_MS).unref()
       return
     }
-    this.#ws.send(frame, TEXT)
+    if (typeof frame === 'string' || !writeFrame(this.#ws, frame)) this.#ws.send(frame, TEXT)
   }
 
   sendEvent(event: string, data?: unknown, channel?: string): void {
