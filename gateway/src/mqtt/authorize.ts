@@ -53,9 +53,18 @@ export function createAuthorizers(sessions: DeviceSessions, meter: Meter, maxTop
   /** Runs for every delivery, live or replayed from a stored session; must stay O(ACL size). */
   function authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
     const session = sessions.get(client)
-    if (session && canReceive(session.acl, packet.topic)) return packet
-    meter.dropped('mqtt_forward_acl')
-    return null
+    if (!session || !canReceive(session.acl, packet.topic)) {
+      meter.dropped('mqtt_forward_acl')
+      return null
+    }
+    // aedes waits for a full socket to drain before it routes the next message to anyone, so one
+    // client that stops reading would stall every device and browser for mqtt.drainTimeout. A
+    // QoS 0 message may be lost (at most once, MQTT 3.1.1 §4.3.1): drop it for that client only.
+    if (packet.qos === 0 && (client.conn as { writableNeedDrain?: boolean }).writableNeedDrain) {
+      meter.dropped('slow_consumer')
+      return null
+    }
+    return packet
   }
 
   return { authorizePublish, authorizeSubscribe, authorizeForward }
