@@ -49,6 +49,7 @@ export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<
   )
   // MQTT 3.1.1 conformance: closes where aedes 1.2 departs from the spec (conformance/).
   const conformance = createConformance({
+    maxPacketBytes: options.mqtt.maxPacketBytes,
     onViolation(reason, clientId) {
       options.meter.rejected('mqtt_protocol_violation')
       log.info({ clientId }, `closed: protocol violation, ${reason}`)

@@ -7,17 +7,17 @@ import { createWebSocketStream, WebSocketServer } from 'ws'
 import type { Config } from '../config/schema.js'
 import type { UpgradeRoute } from '../http-server.js'
 import { readTlsFile } from '../tls-files.js'
-import { guardedStream } from './packet-size-guard.js'
 
 /**
  * Every way a device reaches the broker: TCP, TLS on its own port, and WebSocket at `/mqtt` on the
- * HTTP port. Each connection passes the packet-size guard before aedes parses it.
+ * HTTP port. aedes' handle is wrapped by the conformance layer, which also enforces
+ * mqtt.maxPacketBytes before anything buffers a packet.
  */
 export function createMqttListeners(broker: Aedes, mqtt: Config['mqtt']) {
   const handle = (stream: Duplex, request?: IncomingMessage) => broker.handle(stream, request)
   const tcp = createTcpServer((socket) => {
     socket.setNoDelay(true)
-    handle(guardedStream(socket, mqtt.maxPacketBytes))
+    handle(socket)
   })
   const tls: Server | undefined = mqtt.tls
     ? createTlsServer(
@@ -25,7 +25,7 @@ export function createMqttListeners(broker: Aedes, mqtt: Config['mqtt']) {
           cert: readTlsFile(mqtt.tls.cert, 'mqtt.tls.cert'),
           key: readTlsFile(mqtt.tls.key, 'mqtt.tls.key'),
         },
-        (socket) => handle(guardedStream(socket, mqtt.maxPacketBytes)),
+        (socket) => handle(socket),
       )
     : undefined
   const wss = new WebSocketServer({ noServer: true, maxPayload: mqtt.maxPacketBytes })
@@ -35,14 +35,7 @@ export function createMqttListeners(broker: Aedes, mqtt: Config['mqtt']) {
         handleUpgrade(request, socket, head) {
           wss.handleUpgrade(request, socket, head, (ws) => {
             ws.on('error', () => ws.terminate())
-            handle(
-              guardedStream(
-                createWebSocketStream(ws),
-                mqtt.maxPacketBytes,
-                request.socket.remoteAddress,
-              ),
-              request,
-            )
+            handle(createWebSocketStream(ws), request)
           })
         },
       }

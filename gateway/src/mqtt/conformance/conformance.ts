@@ -5,7 +5,10 @@ import { conformingPersistence, type SessionPersistence } from './conforming-per
 import { authorizeForward } from './forward-rules.js'
 import { KnownSessions } from './known-sessions.js'
 
-export type ConformanceOptions = Pick<ConformingConnectionDeps, 'onViolation' | 'onRefused'>
+export type ConformanceOptions = Pick<
+  ConformingConnectionDeps,
+  'onViolation' | 'onRefused' | 'maxPacketBytes'
+>
 
 type ForwardHook = (client: Client, packet: AedesPublishPacket) => AedesPublishPacket | null
 
@@ -13,7 +16,7 @@ type ForwardHook = (client: Client, packet: AedesPublishPacket) => AedesPublishP
  * Where aedes 1.2 departs from the normative statements of MQTT 3.1.1, the gateway closes the gap
  * in three thin places (docs/devices.md, "MQTT 3.1.1 conformance"):
  * - on the wire: `install(aedes)` puts a `ConformingConnection` in front of aedes on every
- *   connection;
+ *   connection (it also refuses packets over mqtt.maxPacketBytes on their header);
  * - on delivery: `authorizeForward(hook)` wraps the gateway's own aedes hook (which decides whether
  *   a PUBLISH goes to a subscriber at all) with `forward-rules`;
  * - in the session store: `install(aedes)` wraps aedes' persistence with `conformingPersistence`.
@@ -30,7 +33,14 @@ export function createConformance(options: ConformanceOptions) {
     install(aedes: Aedes): void {
       const handle = aedes.handle
       aedes.handle = (stream, request) =>
-        handle(new ConformingConnection(stream as Duplex, { ...options, sessions }), request)
+        handle(
+          new ConformingConnection(stream as Duplex, {
+            ...options,
+            sessions,
+            remoteAddress: request?.socket.remoteAddress,
+          }),
+          request,
+        )
       // aedes reads `broker.persistence` at each use, so the wrapper takes effect at once.
       const broker = aedes as unknown as { persistence: SessionPersistence }
       broker.persistence = conformingPersistence(broker.persistence, sessions)

@@ -5,7 +5,7 @@ import { ConformingConnection } from './conforming-connection.js'
 import { KnownSessions } from './known-sessions.js'
 
 /** A ConformingConnection over an in-memory socket: `client` bytes in, `wire` bytes out. */
-function harness(sessions = new KnownSessions()) {
+function harness(sessions = new KnownSessions(), maxPacketBytes = 4096) {
   const fromClient = new PassThrough()
   const toClient = new PassThrough()
   const wire: Buffer[] = []
@@ -16,6 +16,7 @@ function harness(sessions = new KnownSessions()) {
     Duplex.from({ readable: fromClient, writable: toClient }),
     {
       sessions,
+      maxPacketBytes,
       onViolation: (reason) => violations.push(reason),
       onRefused: (code) => refusals.push(code),
     },
@@ -78,6 +79,38 @@ describe('ConformingConnection', () => {
     expect(h.received().equals(good)).toBe(true)
     expect(h.violations[0]).toContain('[MQTT-1.5.3-2]')
     expect(h.connection.destroyed).toBe(true)
+  })
+
+  it('closes on the header of a packet over maxPacketBytes, before its body arrives', async () => {
+    const h = harness(new KnownSessions(), 128)
+    const good = mqttPacket.generate(connect())
+    await h.sendBytewise(good)
+    await h.sendBytewise(Buffer.from([0x30, 0xc8, 0x01])) // remaining length 200
+    expect(h.violations).toEqual(['packet of 203 bytes exceeds mqtt.maxPacketBytes'])
+    expect(h.received().equals(good)).toBe(true)
+    expect(h.connection.destroyed).toBe(true)
+  })
+
+  it('closes on a remaining length longer than four bytes, held packet or not', async () => {
+    for (const first of [0x30, 0xc0]) {
+      const h = harness(new KnownSessions(), 1 << 30)
+      await h.sendBytewise(mqttPacket.generate(connect()))
+      await h.sendBytewise(Buffer.from([first, 0xff, 0xff, 0xff, 0xff, 0x01]))
+      expect(h.violations).toEqual(['malformed remaining length [MQTT-2.2.3]'])
+      expect(h.connection.destroyed).toBe(true)
+    }
+  })
+
+  it("sets Session Present on a CONNACK written whole without touching the writer's buffer", async () => {
+    const sessions = new KnownSessions()
+    sessions.remember('c1')
+    const h = harness(sessions)
+    await h.sendBytewise(mqttPacket.generate(connect({ clean: false })))
+    const written = Buffer.from([0x20, 0x02, 0x00, 0x00])
+    h.connection.write(written)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect([...h.wire()]).toEqual([0x20, 0x02, 0x01, 0x00])
+    expect([...written]).toEqual([0x20, 0x02, 0x00, 0x00])
   })
 
   it('sets Session Present on the CONNACK of a known session, written in pieces', async () => {

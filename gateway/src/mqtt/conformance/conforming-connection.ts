@@ -10,6 +10,10 @@ export interface ConformingConnectionDeps {
   onViolation(reason: string, clientId: string | undefined): void
   /** The CONNECT was answered with this CONNACK return code, then the connection was closed. */
   onRefused(returnCode: number, reason: string): void
+  /** Larger inbound packets close the connection on their header (mqtt.maxPacketBytes). */
+  maxPacketBytes: number
+  /** The peer's address when the stream does not know it (MQTT over WebSocket). */
+  remoteAddress?: string | undefined
 }
 
 const CONNECT = 1
@@ -71,8 +75,10 @@ export class ConformingConnection extends Duplex {
     super({ allowHalfOpen: false })
     this.#inner = inner
     this.#deps = deps
-    this.#inbound = new PacketFramer(inspected, (packet) =>
-      this.#apply(checkInboundPacket(packet)) ? packet : undefined,
+    this.#inbound = new PacketFramer(
+      inspected,
+      (packet) => (this.#apply(checkInboundPacket(packet)) ? packet : undefined),
+      deps.maxPacketBytes,
     )
     this.#outbound = new PacketFramer(
       (firstByte) => this.#patches(firstByte >> 4),
@@ -86,7 +92,7 @@ export class ConformingConnection extends Duplex {
 
   /** The peer's address when the underlying stream knows it (the login log and throttle read it). */
   get remoteAddress(): string | undefined {
-    return (this.#inner as { remoteAddress?: string }).remoteAddress
+    return (this.#inner as { remoteAddress?: string }).remoteAddress ?? this.#deps.remoteAddress
   }
 
   override _read(): void {
@@ -129,7 +135,7 @@ export class ConformingConnection extends Duplex {
     if (this.#closing) return
     const parts = this.#inbound.feed(chunk)
     if (parts === undefined) {
-      if (!this.#closing) this.#violation('malformed remaining length [MQTT-2.2.3]')
+      if (!this.#closing) this.#violation(this.#inbound.problem ?? 'malformed packet')
       return
     }
     if (parts.length === 0) return

@@ -1,8 +1,8 @@
 /**
  * Follows MQTT packet boundaries in a byte stream ([MQTT-2.2.3]: a type byte, a 1-4 byte remaining
  * length, then the body). Packets for which `hold(firstByte)` is true are collected whole and
- * replaced by what `complete` returns; every other byte passes as it arrives, so a receiver behind
- * it still sees a malformed header at once.
+ * replaced by what `complete` returns; every other byte passes as it arrives. A malformed length
+ * or a packet announcing more than `maxPacketBytes` stops the framer on its header (`problem`).
  */
 export class PacketFramer {
   readonly #hold: (firstByte: number) => boolean
@@ -13,8 +13,8 @@ export class PacketFramer {
   #bodyLeft = 0
   #held: Buffer[] | undefined
   #stopped = false
-  /** Lost track of the boundaries (a malformed length outside a held packet): all bytes pass. */
-  #transparent = false
+  readonly #maxPacketBytes: number
+  #problem: string | undefined
 
   /**
    * @param complete the bytes to pass on for a held packet (fixed header included), or undefined
@@ -23,15 +23,27 @@ export class PacketFramer {
   constructor(
     hold: (firstByte: number) => boolean,
     complete: (packet: Buffer, headerLength: number) => Buffer | undefined,
+    maxPacketBytes = Number.POSITIVE_INFINITY,
   ) {
     this.#hold = hold
     this.#complete = complete
+    this.#maxPacketBytes = maxPacketBytes
+  }
+
+  /** Why the framer stopped on its own (a malformed or oversize header), if it did. */
+  get problem(): string | undefined {
+    return this.#problem
+  }
+
+  #stop(problem: string): undefined {
+    this.#stopped = true
+    this.#problem = problem
+    return undefined
   }
 
   /** The bytes to pass on for `chunk`; undefined once stopped (or on a malformed held header). */
   feed(chunk: Buffer): Buffer[] | undefined {
     if (this.#stopped) return undefined
-    if (this.#transparent) return [chunk]
     const out: Buffer[] = []
     let segment = 0
     const flush = (end: number) => {
@@ -79,13 +91,13 @@ export class PacketFramer {
       this.#multiplier *= 128
       if (byte & 0x80) {
         if (this.#headerBytes < 5) continue
-        // A fifth length byte: malformed. A held packet stops here; others are the reader's to refuse.
-        if (this.#held !== undefined) {
-          this.#stopped = true
-          return undefined
-        }
-        this.#transparent = true
-        break
+        return this.#stop('malformed remaining length [MQTT-2.2.3]')
+      }
+      // Refused on its header, before the body is buffered by anyone.
+      if (this.#length + this.#headerBytes > this.#maxPacketBytes) {
+        return this.#stop(
+          `packet of ${this.#length + this.#headerBytes} bytes exceeds mqtt.maxPacketBytes`,
+        )
       }
       this.#bodyLeft = this.#length
       if (this.#bodyLeft === 0 && !packetEnd(i)) return undefined
