@@ -1,5 +1,6 @@
 import net from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { pooled } from '../lib/fleet-clients.mjs'
 import { Histogram } from '../lib/histogram.mjs'
 import {
   CONNACK,
@@ -16,11 +17,14 @@ import { serveCommands } from '../lib/processes.mjs'
 import { numberAfter, openSubscribers } from '../lib/pusher-subscribers.mjs'
 
 /**
- * The bridge load generator, a child of run.mjs pinned to its own core. It holds D device
- * sessions (raw TCP, pre-encoded QoS 0 PUBLISH frames) and the receivers: one thin Pusher
- * subscriber per device channel (gateway) or one raw MQTT subscriber on a wildcard filter (bare
- * aedes). Every payload carries the send time in µs and a sequence number, both fixed-width and
- * patched in place, so nothing is serialised per message.
+ * The bridge load generator, a child of run.mjs (and of the suite's device-to-browser scenarios)
+ * pinned to its own core. It holds D device sessions (raw TCP, pre-encoded QoS 0 PUBLISH frames)
+ * and the receivers: `perChannel` thin Pusher subscribers per device channel (gateway) or one raw
+ * MQTT subscriber on a wildcard filter (bare aedes). With a `trigger` port instead of a broker
+ * (the bare `ws` server of bench/fanout), each device's messages are lines
+ * `private-device-{id}\treading\t{payload}` on one TCP connection. Every payload carries the send
+ * time in µs and a sequence number, both fixed-width and patched in place, so nothing is
+ * serialised per message.
  * Commands: `setup`, `burst` (a capacity estimate), `step` (one open-loop rate), `drain`.
  */
 const PAYLOAD_BYTES = 100
@@ -28,10 +32,15 @@ const STAMP_DIGITS = 16
 const SEQ_DIGITS = 10
 /** Sequence numbers start here: ten digits without a leading zero, so the payload stays JSON. */
 const SEQ_START = 1_000_000_000
-const PAYLOAD = jsonPayload(
-  PAYLOAD_BYTES,
-  `{"t":${'1'.repeat(STAMP_DIGITS)},"seq":${SEQ_START},"celsius":21.5,"humidity":40.2,"pad":"`,
-)
+/** Handshakes (device CONNECTs, browser subscribes) in flight at most during setup. */
+const SETUP_CONCURRENCY = 100
+/** A JSON reading of `bytes` bytes with the stamp and sequence number first. */
+const payloadOf = (bytes) =>
+  jsonPayload(
+    bytes,
+    `{"t":${'1'.repeat(STAMP_DIGITS)},"seq":${SEQ_START},"celsius":21.5,"humidity":40.2,"pad":"`,
+  )
+let PAYLOAD = payloadOf(PAYLOAD_BYTES)
 const STAMP_IN_PAYLOAD = PAYLOAD.indexOf('"t":') + 4
 const SEQ_IN_PAYLOAD = PAYLOAD.indexOf('"seq":') + 6
 const RAW_MARKERS = { t: Buffer.from('"t":'), seq: Buffer.from('"seq":') }
@@ -43,11 +52,13 @@ const nowUs = () => ORIGIN_US + performance.now() * 1000
 let devices = []
 let receivers = []
 let nextSeq = SEQ_START
+/** Receivers of each message: subscribers per device channel (1 for the MQTT receiver). */
+let perMessage = 1
 
 /**
- * What a batch (a burst or a step) has sent and received. `seen[seq - base]` marks each
- * sequence number received once; the window's messages are the sequence numbers
- * [windowFirst, windowEnd).
+ * What a batch (a burst or a step) has sent and received. `seen[seq - base]` counts the
+ * receipts of each sequence number; a message is received once all `perMessage` receivers have
+ * it. The window's messages are the sequence numbers [windowFirst, windowEnd).
  */
 const batch = {
   base: SEQ_START,
@@ -61,6 +72,8 @@ const batch = {
   /** Receipts (of this batch's messages) while the window is open: the delivered rate. */
   inWindow: false,
   receiptsInWindow: 0,
+  /** Receipts of the window's messages (each message `perMessage` times when all arrive). */
+  deliveriesOfWindow: 0,
 }
 const latency = new Histogram()
 
@@ -71,15 +84,16 @@ function onMessage(atUs, stampUs, seq) {
     batch.stale++
     return
   }
-  if (batch.seen[k] === 1) {
+  if (batch.seen[k] === perMessage) {
     batch.duplicates++
     return
   }
-  batch.seen[k] = 1
-  batch.received++
+  const complete = ++batch.seen[k] === perMessage
+  if (complete) batch.received++
   if (batch.inWindow) batch.receiptsInWindow++
   if (seq >= batch.windowFirst && seq < batch.windowEnd) {
-    batch.receivedOfWindow++
+    if (complete) batch.receivedOfWindow++
+    batch.deliveriesOfWindow++
     latency.record(atUs - stampUs)
   }
 }
@@ -95,6 +109,7 @@ function startBatch(capacity) {
   batch.receivedOfWindow = 0
   batch.inWindow = false
   batch.receiptsInWindow = 0
+  batch.deliveriesOfWindow = 0
   latency.reset()
 }
 
@@ -143,14 +158,33 @@ class MqttSession {
   }
 }
 
-/** A device publishing QoS 0 frames to its own topic; each frame gets a stamp and a seq. */
+/**
+ * A device publishing QoS 0 frames to its own topic; each frame gets a stamp and a seq. With a
+ * `trigger` (a connected line socket shared by every device) it writes lines instead.
+ */
 class Device {
   sent = 0
 
-  constructor(target, { id, username, password }) {
+  constructor(target, { id, username, password }, trigger = null) {
     this.id = id
+    let frame
+    if (trigger) {
+      this.session = null
+      this.socket = trigger
+      frame = Buffer.concat([
+        Buffer.from(`private-device-${id}\treading\t`),
+        PAYLOAD,
+        Buffer.from('\n'),
+      ])
+      this.frame = frame
+      const payloadAt = frame.length - 1 - PAYLOAD.length
+      this.stampAt = payloadAt + STAMP_IN_PAYLOAD
+      this.seqAt = payloadAt + SEQ_IN_PAYLOAD
+      return
+    }
     this.session = new MqttSession(target, { clientId: id, username, password }, () => {})
-    const { frame } = publishFrame(`devices/${id}/events/reading`, PAYLOAD, 0)
+    this.socket = this.session.socket
+    frame = publishFrame(`devices/${id}/events/reading`, PAYLOAD, 0).frame
     this.frame = frame
     const payloadAt = frame.length - PAYLOAD.length
     this.stampAt = payloadAt + STAMP_IN_PAYLOAD
@@ -158,7 +192,7 @@ class Device {
   }
 
   get closed() {
-    return this.session.closed
+    return this.session ? this.session.closed : this.socket.destroyed
   }
 
   /** Writes `count` messages in one write, all stamped now, with consecutive sequence numbers. */
@@ -173,7 +207,7 @@ class Device {
       writeDigits(out, base + this.seqAt, nextSeq++, SEQ_DIGITS)
     }
     this.sent += count
-    this.session.socket.write(out)
+    this.socket.write(out)
   }
 }
 
@@ -208,33 +242,66 @@ async function openMqttReceiver(target, filter) {
   return { closed: () => session.closed, close: () => session.close() }
 }
 
-/** Gateway: one thin Pusher subscriber per device channel, signed with the app secret. */
-async function openPusherReceivers(ws, ids) {
-  const opened = await Promise.all(
-    ids.map((id) =>
-      openSubscribers({
-        ...ws,
-        channel: `private-device-${id}`,
-        n: 1,
-        fields: ['t', 'seq'],
-        onEvent: onMessage,
-      }),
-    ),
+/** Gateway: `perChannel` thin Pusher subscribers per device channel, signed with the app secret. */
+async function openPusherReceivers(ws, ids, perChannel) {
+  const opened = await pooled(ids.length, SETUP_CONCURRENCY, (i) =>
+    openSubscribers({
+      ...ws,
+      channel: `private-device-${ids[i]}`,
+      n: perChannel,
+      fields: ['t', 'seq'],
+      onEvent: onMessage,
+    }),
   )
   return opened.flat().map((s) => ({ closed: () => s.closed, close: () => s.close() }))
 }
 
-async function setup({ mqtt, ws, devices: list, filter }) {
+/** The bare `ws` server's trigger port: one TCP connection carrying every device's lines. */
+async function openTrigger({ host, port }) {
+  const socket = net.connect({ host, port, noDelay: true })
+  await new Promise((resolve, reject) => {
+    socket.once('connect', resolve)
+    socket.once('error', reject)
+  })
+  socket.on('error', () => {})
+  return socket
+}
+
+/**
+ * Connects the receivers (`perChannel` per device channel on `ws`, or one MQTT subscriber on
+ * `filter`), then the devices (MQTT sessions on `mqtt`, or lines on the `trigger` port).
+ * `payloadBytes` sizes every payload (100 by default).
+ */
+async function setup({
+  mqtt,
+  ws,
+  trigger,
+  devices: list,
+  filter,
+  perChannel = 1,
+  payloadBytes = PAYLOAD_BYTES,
+}) {
   const start = nowMs()
+  PAYLOAD = payloadOf(payloadBytes)
+  perMessage = ws ? perChannel : 1
   // Receivers first, so the first publish already has somewhere to go.
   receivers = ws
     ? await openPusherReceivers(
         ws,
         list.map((d) => d.id),
+        perChannel,
       )
     : [await openMqttReceiver(mqtt, filter)]
-  devices = list.map((d) => new Device(mqtt, d))
-  await Promise.all(devices.map((d) => d.session.connack))
+  if (trigger) {
+    const socket = await openTrigger(trigger)
+    devices = list.map((d) => new Device(null, d, socket))
+  } else {
+    devices = await pooled(list.length, SETUP_CONCURRENCY, async (i) => {
+      const device = new Device(mqtt, list[i])
+      await device.session.connack
+      return device
+    })
+  }
   return {
     devices: devices.length,
     receivers: receivers.length,
@@ -314,7 +381,8 @@ async function step({ ratePerSec, warmupMs, windowMs, drainMs }) {
   const { drained, drainMs: drainedMs } = await untilReceived(drainMs)
   const seconds = (end.at - begin.at) / 1000
   const sentInWindow = batch.windowEnd - batch.windowFirst
-  const missing = sentInWindow - batch.receivedOfWindow
+  // Deliveries of the window's messages that never arrived (perMessage per message).
+  const missing = sentInWindow * perMessage - batch.deliveriesOfWindow
   const waitedUs = (nowMs() - end.at) * 1000
   for (let i = 0; i < missing; i++) latency.record(waitedUs)
   return {
@@ -325,6 +393,8 @@ async function step({ ratePerSec, warmupMs, windowMs, drainMs }) {
     sentInWindow,
     receiptsInWindow: batch.receiptsInWindow,
     receivedOfWindow: batch.receivedOfWindow,
+    deliveriesOfWindow: batch.deliveriesOfWindow,
+    perMessage,
     p50Us: latency.quantile(0.5),
     p99Us: latency.quantile(0.99),
     p999Us: latency.quantile(0.999),
@@ -344,7 +414,7 @@ async function drain({ maxMs }) {
 }
 
 serveCommands({ setup, burst, step, drain }, async () => {
-  for (const device of devices) device.session.close()
+  for (const device of devices) device.session?.close()
   for (const receiver of receivers) receiver.close()
   await sleep(50)
 })

@@ -2,13 +2,14 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { cpuWindow, waitForQuiet } from '../lib/cpu.mjs'
+import { waitForQuiet, windowedCommand } from '../lib/cpu.mjs'
 import { snapshotGateway } from '../lib/gateway-snapshot.mjs'
 import { pinSelf, spawnPinned } from '../lib/processes.mjs'
 import { fmt, log, machineLine } from '../lib/report.mjs'
 import { searchRate } from '../lib/steps.mjs'
 import { provisionStore } from '../mqtt/provision.mjs'
 import { uplinkRules } from './rules.mjs'
+import { bridgeVerdict } from './step-verdict.mjs'
 import { rulesOf, summaryTables } from './summary.mjs'
 
 /**
@@ -63,17 +64,6 @@ const SERVER_CORE = 0
 const GENERATOR_CORE = 1
 const GENERATOR_BOUND_PCT = 85
 const CONTENDED_PCT = 15
-/**
- * A step passes when this share of the messages sent in its window arrived (by the end of the
- * drain), and the messages received during the window reach this share of those sent in it, less
- * one millisecond of sends (one write per device) that may be in flight at its edge: the server
- * kept up, no growing backlog...
- */
-const DELIVERED_SHARE = 0.99
-const keptUp = (r) =>
-  r.receiptsInWindow >= DELIVERED_SHARE * r.sentInWindow - r.offeredPerSec / 1000 - deviceCount
-/** ...with p99 under this: past its limit a server builds a queue. */
-const MAX_P99_US = 250_000
 const BURST_MESSAGES = full ? 50_000 : 20_000
 const DRAIN_MS = 3000
 const APP = { id: 'bench', key: 'bench-key', secret: 'bench-secret-0123456789' }
@@ -109,24 +99,14 @@ async function startServer(server, dir, storeTemplate) {
 
 /** One open-loop step with the server's CPU and both cores' busy share over its window. */
 async function stepOnce(generator, serverPid, ratePerSec) {
-  const cpu = cpuWindow([serverPid], [SERVER_CORE, GENERATOR_CORE])
-  generator.send({ cmd: 'step', ratePerSec, warmupMs, windowMs, drainMs: DRAIN_MS })
-  await generator.next('window-start')
-  cpu.start()
-  await generator.next('window-end')
-  const { serverCpuPct, corePcts } = cpu.stop()
-  const r = await generator.next('step')
+  const r = await windowedCommand(
+    generator,
+    { cmd: 'step', ratePerSec, warmupMs, windowMs, drainMs: DRAIN_MS },
+    { pids: [serverPid], cores: [SERVER_CORE, GENERATOR_CORE] },
+  )
   // Core time our processes did not use: other developers' tests, say.
-  const contentionPct = Math.max(0, corePcts[0] + corePcts[1] - serverCpuPct - r.generatorCpuPct)
-  const kept = r.sentPerSec >= 0.98 * ratePerSec - deviceCount / r.seconds
-  const pass =
-    kept &&
-    r.closed === 0 &&
-    r.duplicates === 0 &&
-    r.p99Us !== null &&
-    r.p99Us <= MAX_P99_US &&
-    r.receivedOfWindow >= DELIVERED_SHARE * r.sentInWindow &&
-    keptUp(r)
+  const { serverCpuPct, contentionPct } = r
+  const { kept, keptUp, pass } = bridgeVerdict(r, { ratePerSec, devices: deviceCount })
   const step = { ...r, serverCpuPct, contentionPct, kept, pass, abort: r.closed > 0 }
   log(
     `  offer ${fmt(ratePerSec)} msgs/s -> ${fmt(r.deliveredPerSec)}/s delivered` +
@@ -134,7 +114,7 @@ async function stepOnce(generator, serverPid, ratePerSec) {
       `  CPU server ${fmt(serverCpuPct)}%  generator ${fmt(r.generatorCpuPct)}%` +
       `  ${pass ? 'ok' : 'FAIL'}${contentionPct > CONTENDED_PCT ? ` (contended ${fmt(contentionPct)}%)` : ''}` +
       (kept ? '' : ' (generator behind schedule)') +
-      (keptUp(r) ? '' : ' (server behind)') +
+      (keptUp ? '' : ' (server behind)') +
       (r.receivedOfWindow < r.sentInWindow
         ? ` (${fmt(r.sentInWindow - r.receivedOfWindow)} of ${fmt(r.sentInWindow)} window messages missing)`
         : '') +

@@ -5,24 +5,33 @@ import { WebSocketServer } from 'ws'
  * The baseline: a bare `ws` server doing the gateway's fan-out work and nothing else. Each socket
  * gets a fake connection_established; a subscribe is answered without checking its signature.
  * Each line on the trigger port becomes the same frame the gateway sends, serialised once to
- * bytes and written to every subscribed socket as a text frame.
+ * bytes and written to every socket subscribed to its channel as a text frame. A line is the
+ * event's data for `tick` on private-device-bench-dev, or `<channel>\t<event>\t<data>`.
  */
 const CHANNEL = 'private-device-bench-dev'
 const EVENT = 'tick'
-const subscribers = new Set()
+/** Subscribed sockets by channel. */
+const channels = new Map()
 let nextId = 0
 
 const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })
 wss.on('connection', (ws) => {
+  const mine = new Set()
   ws.on('error', () => {})
-  ws.on('close', () => subscribers.delete(ws))
+  ws.on('close', () => {
+    for (const channel of mine) channels.get(channel)?.delete(ws)
+  })
   ws.on('message', (data) => {
-    if (!data.toString().includes('"pusher:subscribe"')) return
-    subscribers.add(ws)
+    const text = data.toString()
+    if (!text.includes('"pusher:subscribe"')) return
+    const channel = JSON.parse(text).data?.channel ?? CHANNEL
+    if (!channels.has(channel)) channels.set(channel, new Set())
+    channels.get(channel).add(ws)
+    mine.add(channel)
     ws.send(
       JSON.stringify({
         event: 'pusher_internal:subscription_succeeded',
-        channel: CHANNEL,
+        channel,
         data: '{}',
       }),
     )
@@ -38,8 +47,20 @@ wss.on('connection', (ws) => {
 
 const TEXT = { binary: false }
 
-function broadcast(payload) {
-  const frame = Buffer.from(JSON.stringify({ event: EVENT, channel: CHANNEL, data: payload }))
+function broadcast(line) {
+  let channel = CHANNEL
+  let event = EVENT
+  let data = line
+  if (line[0] !== '{') {
+    const a = line.indexOf('\t')
+    const b = line.indexOf('\t', a + 1)
+    channel = line.slice(0, a)
+    event = line.slice(a + 1, b)
+    data = line.slice(b + 1)
+  }
+  const subscribers = channels.get(channel)
+  if (!subscribers) return
+  const frame = Buffer.from(JSON.stringify({ event, channel, data }))
   for (const ws of subscribers) ws.send(frame, TEXT)
 }
 

@@ -83,6 +83,7 @@ async function step({ eventsPerSec, warmupMs, windowMs, drainMs }) {
     deliveriesPerSec: (end.received - begin.received) / seconds,
     p50Us: latency.quantile(0.5),
     p99Us: latency.quantile(0.99),
+    p999Us: latency.quantile(0.999),
     generatorCpuPct: ((end.cpu.user + end.cpu.system) / 1e6 / seconds) * 100,
     generatorSysPct: (end.cpu.system / 1e6 / seconds) * 100,
     drained,

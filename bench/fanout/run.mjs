@@ -7,6 +7,7 @@ import { busyPct, coreTicks, cpuSeconds, waitForQuiet } from '../lib/cpu.mjs'
 import { snapshotGateway } from '../lib/gateway-snapshot.mjs'
 import { pinSelf, spawnPinned } from '../lib/processes.mjs'
 import { fmt, log } from '../lib/report.mjs'
+import { fanoutVerdict } from './step-verdict.mjs'
 import { summaryTable } from './summary.mjs'
 
 /**
@@ -88,9 +89,7 @@ async function runStepOnce(generator, serverPid, n, deliveriesPerSec) {
     busyPct(cores0[i], coreTicks(core)),
   )
   const r = await generator.next('step')
-  const expectedEvents = eventsPerSec * r.seconds
-  const kept = r.sentEventsPerSec * r.seconds >= 0.98 * expectedEvents - 1
-  const pass = kept && r.drained && r.closedSockets === 0 && r.delivered >= 0.99 * r.offered - n
+  const { kept, pass } = fanoutVerdict(r, { eventsPerSec, n })
   const contentionPct = Math.max(
     serverCorePct - serverCpuPct,
     generatorCorePct - r.generatorCpuPct,

@@ -1,4 +1,5 @@
 import net from 'node:net'
+import { connectFrame, publishFrame } from '../lib/mqtt-frames.mjs'
 
 /**
  * The event source, one raw TCP socket with TCP_NODELAY. Both kinds carry the same payload, a
@@ -10,7 +11,17 @@ const PAYLOAD = '{"t":0000000000000000,"v":21.5}'
 const STAMP_AT = PAYLOAD.indexOf('0')
 const DIGITS = 16
 
-export async function openTrigger({ kind, host, port, deviceId, password, topic }) {
+/** The payload, padded to `bytes` with a `pad` string when given (at least 42 bytes). */
+function payloadOf(bytes) {
+  if (!bytes) return PAYLOAD
+  const head = `${PAYLOAD.slice(0, -1)},"pad":"`
+  const pad = bytes - head.length - 2
+  if (pad < 0) throw new Error(`a payload of ${bytes} bytes is too small`)
+  return `${head}${'x'.repeat(pad)}"}`
+}
+
+export async function openTrigger({ kind, host, port, deviceId, password, topic, payloadBytes }) {
+  const payload = payloadOf(payloadBytes)
   const socket = net.connect({ host, port, noDelay: true })
   socket.on('error', (error) => {
     process.stderr.write(`trigger socket error: ${error.message}\n`)
@@ -22,11 +33,11 @@ export async function openTrigger({ kind, host, port, deviceId, password, topic 
   let template
   if (kind === 'mqtt') {
     await mqttConnect(socket, deviceId, password)
-    template = mqttPublish(topic, Buffer.from(PAYLOAD))
+    template = publishFrame(topic, Buffer.from(payload), 0).frame
   } else {
-    template = Buffer.from(`${PAYLOAD}\n`)
+    template = Buffer.from(`${payload}\n`)
   }
-  const stampOffset = template.length - (kind === 'mqtt' ? 0 : 1) - PAYLOAD.length + STAMP_AT
+  const stampOffset = template.length - (kind === 'mqtt' ? 0 : 1) - payload.length + STAMP_AT
 
   return {
     /** Writes `count` events in one write, all stamped now. */
@@ -47,43 +58,9 @@ export async function openTrigger({ kind, host, port, deviceId, password, topic 
   }
 }
 
-function mqttString(text) {
-  const bytes = Buffer.from(text)
-  const out = Buffer.allocUnsafe(2 + bytes.length)
-  out.writeUInt16BE(bytes.length, 0)
-  bytes.copy(out, 2)
-  return out
-}
-
-function remainingLength(size) {
-  const bytes = []
-  do {
-    let byte = size % 128
-    size = Math.floor(size / 128)
-    if (size > 0) byte |= 0x80
-    bytes.push(byte)
-  } while (size > 0)
-  return Buffer.from(bytes)
-}
-
-function mqttPacket(firstByte, body) {
-  return Buffer.concat([Buffer.from([firstByte]), remainingLength(body.length), body])
-}
-
-function mqttPublish(topic, payload) {
-  return mqttPacket(0x30, Buffer.concat([mqttString(topic), payload]))
-}
-
 /** MQTT 3.1.1 CONNECT (clean session, username and password, keep-alive off), then CONNACK. */
 async function mqttConnect(socket, deviceId, password) {
-  const variableHeader = Buffer.from([0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 0xc2, 0, 0])
-  const body = Buffer.concat([
-    variableHeader,
-    mqttString(deviceId),
-    mqttString(deviceId),
-    mqttString(password),
-  ])
-  socket.write(mqttPacket(0x10, body))
+  socket.write(connectFrame({ clientId: deviceId, username: deviceId, password }))
   const connack = await new Promise((resolve, reject) => {
     let received = Buffer.alloc(0)
     const onData = (chunk) => {

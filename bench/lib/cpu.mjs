@@ -40,21 +40,30 @@ export async function sampleCores(cores, ms) {
   return cores.map((core, i) => busyPct(before[i], coreTicks(core)))
 }
 
+/** A result is generator-bound when the generator process used more than this share of its core. */
+export const GENERATOR_BOUND_PCT = 85
+/** ...and contended when other processes took more than this share (of one core) of the cores. */
+export const CONTENDED_PCT = 15
+
 /**
  * Waits (bounded) until every core is below `quietPct` busy: the machine is shared with other
- * developers' tests. Returns false when it gave up waiting.
+ * developers' tests. Samples `sampleMs` at a time. Returns false when it gave up waiting.
  */
-export async function waitForQuiet(cores, { maxMs = 60_000, quietPct = 20, log = () => {} } = {}) {
+export async function waitForQuiet(
+  cores,
+  { maxMs = 60_000, quietPct = 20, sampleMs = 1000, log = () => {} } = {},
+) {
   const deadline = performance.now() + maxMs
   for (let second = 0; ; second++) {
-    const busy = await sampleCores(cores, 1000)
+    const busy = await sampleCores(cores, sampleMs)
     if (busy.every((pct) => pct < quietPct)) return true
     const shown = busy.map((pct) => Math.round(pct)).join('%, ')
     if (performance.now() > deadline) {
       log(`  cores still busy (${shown}%) after ${maxMs / 1000} s; going on`)
       return false
     }
-    if (second % 15 === 0) log(`  waiting for quiet cores (${shown}% busy)`)
+    if (second % Math.max(1, Math.round(15_000 / sampleMs)) === 0)
+      log(`  waiting for quiet cores (${shown}% busy)`)
   }
 }
 
@@ -86,4 +95,25 @@ export function cpuWindow(pids, cores) {
       }
     },
   }
+}
+
+/**
+ * One measurement window driven by a generator process (processes.mjs spawnPinned) that sends
+ * `{ type: 'window-start' }` and `{ type: 'window-end' }` around its window and then answers the
+ * command with a `generatorCpuPct`. Sends `message`, reads the CPU of the server `pids` (summed)
+ * and both cores over the window, and resolves to the generator's answer with `serverCpuPct`,
+ * `corePcts` and `contentionPct`: the time of the two cores our processes did not use (other
+ * developers' tests, say), in % of one core.
+ */
+export async function windowedCommand(generator, message, { pids, cores = [0, 1] }) {
+  const cpu = cpuWindow(pids, cores)
+  generator.send(message)
+  await generator.next('window-start')
+  cpu.start()
+  await generator.next('window-end')
+  const { serverCpuPct, corePcts } = cpu.stop()
+  const answer = await generator.next(message.cmd)
+  const busy = corePcts.reduce((a, v) => a + v, 0)
+  const contentionPct = Math.max(0, busy - (serverCpuPct ?? 0) - (answer.generatorCpuPct ?? 0))
+  return { ...answer, serverCpuPct, corePcts, contentionPct }
 }

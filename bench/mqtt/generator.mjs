@@ -25,9 +25,14 @@ const PAYLOAD_BYTES = 100
 const WRITES_PER_MS = 20
 /** QoS 1 packet ids cycle through 1..ID_RING; each id remembers its send time for the PUBACK. */
 const ID_RING = 8192
-const PAYLOAD = jsonPayload(PAYLOAD_BYTES)
-/** How many QoS 0 frames a prebuilt batch buffer holds (written as a subarray, no copy). */
+/** The payload of every PUBLISH; `fleet` may size it (`payloadBytes`). */
+let PAYLOAD = jsonPayload(PAYLOAD_BYTES)
+/**
+ * How many QoS 0 frames a prebuilt batch buffer holds (written as a subarray, no copy), fewer for
+ * large payloads so that a device's batch stays within `PREBUILT_BYTES`.
+ */
 const PREBUILT = 64
+const PREBUILT_BYTES = 64 * 1024
 
 let fleet = []
 const latency = new Histogram()
@@ -46,8 +51,9 @@ class Device {
     this.qos0 = publishFrame(this.topic, PAYLOAD, 0)
     this.qos1 = publishFrame(this.topic, PAYLOAD, 1)
     const frame = this.qos0.frame
-    this.qos0Batch = Buffer.allocUnsafe(frame.length * PREBUILT)
-    for (let i = 0; i < PREBUILT; i++) frame.copy(this.qos0Batch, i * frame.length)
+    this.prebuilt = Math.max(1, Math.min(PREBUILT, Math.floor(PREBUILT_BYTES / frame.length)))
+    this.qos0Batch = Buffer.allocUnsafe(frame.length * this.prebuilt)
+    for (let i = 0; i < this.prebuilt; i++) frame.copy(this.qos0Batch, i * frame.length)
   }
 }
 
@@ -109,7 +115,7 @@ class Connection {
     if (qos === 0) {
       const size = device.qos0.frame.length
       out =
-        count <= PREBUILT
+        count <= device.prebuilt
           ? device.qos0Batch.subarray(0, count * size)
           : Buffer.concat(Array.from({ length: count }, () => device.qos0.frame))
     } else {
@@ -153,8 +159,12 @@ class Connection {
   }
 }
 
-/** Connects every device and keeps the connections, `concurrency` CONNECTs in flight at most. */
-async function fleetCommand({ host, port, devices, concurrency }) {
+/**
+ * Connects every device and keeps the connections, `concurrency` CONNECTs in flight at most.
+ * `payloadBytes` sizes the JSON payload of the publishes (100 by default).
+ */
+async function fleetCommand({ host, port, devices, concurrency, payloadBytes = PAYLOAD_BYTES }) {
+  PAYLOAD = jsonPayload(payloadBytes)
   for (const conn of fleet) conn.close()
   fleet = []
   const hist = new Histogram()
@@ -200,6 +210,9 @@ function closedCount() {
   return fleet.filter((c) => c.closed).length
 }
 
+/** The QoS of the last burst or step: what the next one waits for before it starts. */
+let lastQos = 0
+
 /** Resolves once every connection has answered its pings and, at QoS 1, every PUBLISH. */
 async function untilIdle(qos, maxMs) {
   const start = nowMs()
@@ -221,7 +234,9 @@ function resetCounters() {
  * the last PINGRESP (and PUBACK) is an upper estimate of capacity.
  */
 async function burstCommand({ qos, count, maxMs }) {
-  await untilIdle(qos, maxMs)
+  // QoS 0 frames of an earlier step are never acknowledged: wait as that step's QoS requires.
+  await untilIdle(lastQos, maxMs)
+  lastQos = qos
   resetCounters()
   const per = Math.max(1, Math.ceil(count / fleet.length))
   const start = nowMs()
@@ -242,7 +257,8 @@ async function burstCommand({ qos, count, maxMs }) {
  * broker processed. Latency: PUBACK at QoS 1, a PINGREQ probe behind a batch at QoS 0 (one per ms).
  */
 async function publishCommand({ qos, ratePerSec, warmupMs, windowMs, drainMs }) {
-  await untilIdle(qos, drainMs)
+  await untilIdle(lastQos, drainMs)
+  lastQos = qos
   resetCounters()
   const n = fleet.length
   const group = Math.max(1, Math.ceil(n / WRITES_PER_MS))
@@ -317,6 +333,7 @@ async function publishCommand({ qos, ratePerSec, warmupMs, windowMs, drainMs }) 
     ackedPerSec: qos === 1 ? (end.acked - begin.acked) / seconds : null,
     p50Us: latency.quantile(0.5),
     p99Us: latency.quantile(0.99),
+    p999Us: latency.quantile(0.999),
     latencySamples: latency.total,
     generatorCpuPct: ((cpu.user + cpu.system) / 1e6 / seconds) * 100,
     drained,

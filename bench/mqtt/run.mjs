@@ -2,13 +2,14 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { cpuWindow, waitForQuiet } from '../lib/cpu.mjs'
+import { cpuWindow, waitForQuiet, windowedCommand } from '../lib/cpu.mjs'
 import { snapshotGateway } from '../lib/gateway-snapshot.mjs'
 import { pinnedMosquitto, systemMosquitto } from '../lib/mosquitto.mjs'
 import { pinSelf, spawnPinned } from '../lib/processes.mjs'
 import { fmt, log, machineLine } from '../lib/report.mjs'
 import { searchRate } from '../lib/steps.mjs'
 import { provisionStore } from './provision.mjs'
+import { publishVerdict } from './publish-verdict.mjs'
 import { summaryTables } from './summary.mjs'
 
 /**
@@ -77,17 +78,6 @@ const GENERATOR_CORE = 1
 const GENERATOR_BOUND_PCT = 85
 const CONTENDED_PCT = 15
 const FLEET_CONCURRENCY = 50
-/**
- * A step passes when the broker processed this share of what was sent in the window. The marks
- * are PINGREQ round trips, which brokers answer with up to a write interval (10 ms at N = 200) of
- * jitter: about 2 % of a 1 s window.
- */
-const KEPT_UP = 0.95
-/**
- * ... and its p99 latency stayed under this: a broker that stalls for a while and then catches up
- * would otherwise pass, and one that builds a queue is past its limit.
- */
-const MAX_P99_US = 250_000
 const MAX_CONNECT_P99_US = 1_000_000
 const BURST_MESSAGES = full ? 50_000 : 20_000
 const DRAIN_MS = 3000
@@ -121,17 +111,11 @@ async function startServer(server, dir, storeTemplate) {
 
 /** Runs one generator command with a window and reads the server's CPU over that window. */
 async function windowed(generator, server, message) {
-  const cpu = cpuWindow(server.pid ? [server.pid] : [], [SERVER_CORE, GENERATOR_CORE])
-  generator.send(message)
-  await generator.next('window-start')
-  cpu.start()
-  await generator.next('window-end')
-  const { serverCpuPct, corePcts } = cpu.stop()
-  const r = await generator.next(message.cmd)
-  const busy = corePcts[0] + corePcts[1]
-  // Core time our processes did not use: other developers' tests, say.
-  const contentionPct = Math.max(0, busy - (serverCpuPct ?? 0) - r.generatorCpuPct)
-  return { ...r, serverCpuPct, serverCorePct: corePcts[0], contentionPct }
+  const r = await windowedCommand(generator, message, {
+    pids: server.pid ? [server.pid] : [],
+    cores: [SERVER_CORE, GENERATOR_CORE],
+  })
+  return { ...r, serverCorePct: r.corePcts[0] }
 }
 
 /** A step that failed while other processes held the cores is rerun (twice at most). */
@@ -163,16 +147,7 @@ async function publishStep(generator, server, qos, ratePerSec) {
     windowMs,
     drainMs: DRAIN_MS,
   })
-  const kept = r.sentPerSec >= 0.98 * ratePerSec - n / r.seconds
-  const pass =
-    kept &&
-    r.drained &&
-    r.closed === 0 &&
-    r.processedPerSec !== null &&
-    r.p99Us !== null &&
-    r.p99Us <= MAX_P99_US &&
-    r.processedPerSec >= KEPT_UP * r.sentPerSec &&
-    (qos === 0 || r.ackedPerSec >= KEPT_UP * r.sentPerSec)
+  const { kept, pass } = publishVerdict(r, { ratePerSec, devices: n, qos })
   const step = { ...r, kept, pass, abort: r.closed > 0 }
   log(stepLine(step, 'msgs', r.processedPerSec ?? 0))
   if (r.closed > 0) log(`  the server closed ${r.closed} connections; stopping`)

@@ -1,0 +1,163 @@
+import { windowedCommand } from '../lib/cpu.mjs'
+import { spawnPinned } from '../lib/processes.mjs'
+import { anyCredentials, gatewayStore, startServer } from '../lib/servers.mjs'
+import { measureAtServerCpu } from '../lib/steps.mjs'
+import { ratioTarget } from '../lib/suite-report.mjs'
+import { publishVerdict } from '../mqtt/publish-verdict.mjs'
+
+/**
+ * Scenario 1, device ingress: D device connections (1,000; the quick profile 200) publish a
+ * 100-byte JSON reading to `devices/{id}/events/x` at QoS 0, then QoS 1, open loop. Through the
+ * gateway each publish is authenticated, ACL-checked and mapped by the default topic contract to an
+ * event on `private-device-{id}` (no browser is subscribed: this is the ingress half of the path).
+ * Baselines: bare aedes (the broker the gateway embeds, no hooks) and Mosquitto (a private
+ * instance of the Debian binary pinned to the server core).
+ *
+ * Generator: bench/mqtt/generator.mjs (raw TCP sessions, TCP_NODELAY, pre-encoded PUBLISH
+ * frames). A message counts as processed when a PINGREQ written after it is answered (brokers
+ * answer in order per connection); latency is publish to PUBACK at QoS 1, and a PINGREQ probe
+ * written behind a batch at QoS 0 (one a millisecond), since no receiver reads the payload.
+ */
+const SERVERS = ['gateway', 'aedes', 'mosquitto']
+/** Devices with --full and in the quick profile. */
+export const MAX_DEVICES = 1000
+const QUICK_DEVICES = 200
+const DEVICE_PREFIX = 'bench-dev-'
+
+/**
+ * `count` device credentials: for the gateway, devices provisioned (once per invocation, in a
+ * store of MAX_DEVICES) with its own provisioning; brokers without authentication take anyone.
+ */
+export async function deviceFleet(server, profile, count) {
+  if (server !== 'gateway') return { store: null, devices: anyCredentials(count, DEVICE_PREFIX) }
+  const store = await gatewayStore(profile, { count: MAX_DEVICES, prefix: DEVICE_PREFIX })
+  return { store, devices: store.devices.slice(0, count) }
+}
+/** Calibration rates (msgs/s): about 20 % of each server's capacity on this VM. */
+export const GUESS = { gateway: 15_000, aedes: 40_000, mosquitto: 50_000 }
+
+const devicesIn = (profile) => (profile.full ? MAX_DEVICES : QUICK_DEVICES)
+
+/**
+ * A server with `count` devices connected (publishing `payloadBytes` payloads), kept for both
+ * QoS variants of a run.
+ */
+export async function startIngressSession(server, profile, log, { count, payloadBytes = 100 }) {
+  const { store, devices } = await deviceFleet(server, profile, count)
+  const target = await startServer(server, { profile, store, label: `ingress-${server}` })
+  const generator = spawnPinned(
+    new URL('../mqtt/generator.mjs', import.meta.url),
+    profile.cores.generator,
+  )
+  try {
+    await generator.next('started')
+    const fleet = await generator.request({
+      cmd: 'fleet',
+      ...target.mqtt,
+      devices,
+      concurrency: 50,
+      payloadBytes,
+    })
+    log(`  ${devices.length} devices connected in ${fleet.ms} ms`)
+  } catch (error) {
+    await generator.stop()
+    await target.stop()
+    throw error
+  }
+  return {
+    target,
+    generator,
+    devices: devices.length,
+    payloadBytes,
+    async stop() {
+      await generator.stop()
+      await target.stop()
+    },
+  }
+}
+
+/**
+ * The ingress measurement on a started session: the publish step at the fixed server CPU.
+ * `guess` is the QoS 0 calibration rate (halved for QoS 1). Resolves to the Measurement's figures.
+ */
+export async function measureIngress(session, { qos, profile, log, key, guess }) {
+  const { warmupMs, windowMs, calibrationWarmupMs, calibrationMs } = profile.step
+  const runStep = async (ratePerSec, { calibration }) => {
+    const r = await windowedCommand(
+      session.generator,
+      {
+        cmd: 'publish',
+        qos,
+        ratePerSec,
+        warmupMs: calibration ? calibrationWarmupMs : warmupMs,
+        windowMs: calibration ? calibrationMs : windowMs,
+        drainMs: 3000,
+      },
+      { pids: [session.target.pid] },
+    )
+    const { kept, pass } = publishVerdict(r, { ratePerSec, devices: session.devices, qos })
+    return {
+      ...r,
+      deliveredPerSec: r.processedPerSec ?? 0,
+      pass,
+      abort: r.closed > 0,
+      why: [
+        kept ? '' : 'generator behind schedule',
+        r.drained ? '' : 'not drained',
+        r.closed ? `${r.closed} connections closed` : '',
+      ]
+        .filter(Boolean)
+        .join(', '),
+    }
+  }
+  const { figures } = await measureAtServerCpu(runStep, {
+    key,
+    guess: guess / (qos === 1 ? 2 : 1),
+    profile,
+    log,
+  })
+  return { ...figures, qos, devices: session.devices, payloadBytes: session.payloadBytes }
+}
+
+export default {
+  id: 'ingress',
+  number: 1,
+  title: 'Device ingress: device publishes mapped to channels, QoS 0 then QoS 1',
+  servers: () => SERVERS,
+  variants: () => [
+    { name: 'qos0', params: { qos: 0 } },
+    { name: 'qos1', params: { qos: 1 } },
+  ],
+  notes: (profile) => [
+    `${devicesIn(profile).toLocaleString('en-US')} device connections` +
+      (profile.full ? '' : ' (quick profile; 1,000 with --full)') +
+      ', 100-byte JSON payloads; mosquitto is a private instance of the Debian binary pinned ' +
+      'to the server core',
+    profile.full
+      ? '3 s windows'
+      : '0.6 s windows (quick profile): the figures move more between runs than with --full',
+  ],
+  figures: [{ key: 'devices', label: 'devices' }],
+  targets: [
+    ratioTarget({
+      description: "gateway CPU-µs per message ≤ 2.0× Mosquitto's",
+      gateway: 'gateway',
+      baseline: 'mosquitto',
+      max: 2.0,
+    }),
+  ],
+
+  async measure({ server, variant, profile, log, reuse }) {
+    const session = await reuse('session', () =>
+      startIngressSession(server, profile, log, { count: devicesIn(profile) }),
+    )
+    const figures = await measureIngress(session, {
+      qos: variant.params.qos,
+      profile,
+      log,
+      key: `ingress/${server}/${variant.name}`,
+      guess: GUESS[server],
+    })
+    return [figures]
+  },
+}
