@@ -85,7 +85,7 @@ async function startServer(server, dir, storeTemplate) {
   const rulesFile = join(dir, 'uplink.json')
   writeFileSync(rulesFile, JSON.stringify(uplinkRules(rules)))
   const nodeArgs = profiling ? ['--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`] : []
-  const proc = spawnPinned(here('gateway-server.mjs'), SERVER_CORE, {
+  const proc = spawnPinned(here('../lib/gateway-server.mjs'), SERVER_CORE, {
     args: [store, JSON.stringify(APP), rulesFile, gateway.entry],
     nodeArgs,
   })

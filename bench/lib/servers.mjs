@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { provisionStore } from '../mqtt/provision.mjs'
 import { importDist } from './gateway-dist.mjs'
@@ -10,7 +10,7 @@ import { spawnPinned } from './processes.mjs'
  * Servers under test for the suite's scenarios, each started fresh on the server core and
  * stopped by `stop()`:
  * - `gateway`: the compiled gateway (the runner's snapshot) with its defaults and the default
- *   topic contract (bench/bridge/gateway-server.mjs with no uplink rules), on a copy of a store
+ *   topic contract (bench/lib/gateway-server.mjs with no uplink rules), on a copy of a store
  *   provisioned once per invocation (`gatewayStore`);
  * - `bare-ws`: the bare `ws` broadcast server (bench/fanout/bare-ws-server.mjs): a fake Pusher
  *   handshake, a set of sockets per channel, each trigger line serialised once and sent to the
@@ -100,10 +100,8 @@ export async function startServer(server, { profile, store, label = server }) {
     const dir = mkdtempSync(join(profile.workDir, 'gateway-'))
     const path = join(dir, 'store.db')
     copyFileSync(store.path, path)
-    const rules = join(dir, 'uplink.json')
-    writeFileSync(rules, '[]')
-    const proc = spawnPinned(here('../bridge/gateway-server.mjs'), core, {
-      args: [path, JSON.stringify(APP), rules, profile.gateway.entry],
+    const proc = spawnPinned(here('gateway-server.mjs'), core, {
+      args: [path, JSON.stringify(APP), '', profile.gateway.entry],
       nodeArgs: [...MEMORY_NODE_ARGS, ...profile.nodeArgs(server, label)],
     })
     const stop = async () => {

@@ -95,14 +95,15 @@ async function startServer(server, dir, storeTemplate) {
   if (server === 'gateway') {
     const store = join(dir, 'store.db')
     copyFileSync(storeTemplate, store)
-    args = [store, JSON.stringify(APP), gateway.entry]
+    args = [store, JSON.stringify(APP), '', gateway.entry]
   }
-  const script = server === 'gateway' ? 'gateway-server.mjs' : 'aedes-server.mjs'
+  const script = server === 'gateway' ? '../lib/gateway-server.mjs' : 'aedes-server.mjs'
   const proc = spawnPinned(here(script), SERVER_CORE, { args, nodeArgs })
   const ready = await proc.next('ready')
+  const { host, port } = server === 'gateway' ? ready.mqtt : ready
   return {
-    host: ready.host,
-    port: ready.port,
+    host,
+    port,
     pid: proc.pid,
     pinned: true,
     stop: () => proc.stop(),

@@ -114,8 +114,8 @@ async function measure(server, run) {
   const nodeArgs = profiling ? ['--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`] : []
   const serverProc =
     server === 'gateway'
-      ? spawnPinned(here('gateway-server.mjs'), SERVER_CORE, {
-          args: [join(dir, 'store.db'), JSON.stringify(APP), gateway.entry],
+      ? spawnPinned(here('../lib/gateway-server.mjs'), SERVER_CORE, {
+          args: [join(dir, 'store.db'), JSON.stringify(APP), '', gateway.entry],
           nodeArgs,
         })
       : spawnPinned(here('bare-server.mjs'), SERVER_CORE)
@@ -123,9 +123,11 @@ async function measure(server, run) {
   try {
     const ready = await serverProc.next('ready')
     await generator.next('started')
+    // The gateway reports its HTTP address as `ws`; the bare server as host and port.
+    const { host, port } = server === 'gateway' ? ready.ws : ready
     const target = {
-      host: ready.host,
-      port: ready.port,
+      host,
+      port,
       appId: APP.id,
       key: APP.key,
       secret: APP.secret,
@@ -133,8 +135,8 @@ async function measure(server, run) {
       subscribe:
         server === 'gateway'
           ? {
-              host: ready.host,
-              port: ready.port,
+              host,
+              port,
               key: APP.key,
               secret: APP.secret,
               channel: CHANNEL,

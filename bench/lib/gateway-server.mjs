@@ -1,20 +1,21 @@
 import { readFileSync } from 'node:fs'
 
 /**
- * The server under test: the compiled Fleetcast gateway with its defaults, on a store file that
- * already holds the provisioned devices (argv[2]; the driver copies it for each run), with the app
- * of argv[3] (JSON) and the uplink rules of the JSON file argv[4] (as `bridge.uplink`). argv[5],
- * when given, is the entry point of the driver's snapshot of gateway/dist, so a rebuild during the
- * run changes nothing. Logging is off.
+ * The server under test of the benchmarks: the compiled Fleetcast gateway with its defaults, on a
+ * store file (argv[2]; the driver owns it, often a copy of one holding provisioned devices), with
+ * the app of argv[3] (JSON) and, when argv[4] names a JSON file, its uplink rules as
+ * `bridge.uplink` (an empty argv[4]: the default topic contract). argv[5], when given, is the entry
+ * point of the driver's snapshot of gateway/dist, so a rebuild during the run changes nothing.
+ * Logging is off; the REST API has no rate limit by default.
  */
-const [storePath, appJson, rulesPath, entry = '@fleetcast/gateway'] = process.argv.slice(2)
-if (!storePath || !appJson || !rulesPath) {
+const [storePath, appJson, rulesPath = '', entry = '@fleetcast/gateway'] = process.argv.slice(2)
+if (!storePath || !appJson) {
   throw new Error(
-    'usage: gateway-server.mjs <store file> <app json> <uplink rules json file> [gateway entry point]',
+    'usage: gateway-server.mjs <store file> <app json> [<uplink rules json file> [gateway entry point]]',
   )
 }
 const app = JSON.parse(appJson)
-const uplink = JSON.parse(readFileSync(rulesPath, 'utf8'))
+const uplink = rulesPath === '' ? [] : JSON.parse(readFileSync(rulesPath, 'utf8'))
 const { createGateway, loadConfig } = await import(entry)
 
 const config = loadConfig({
