@@ -81,10 +81,14 @@ export function createGatewayMetrics(sources: MetricSources): GatewayMetrics {
         this.set({ outcome }, count)
     },
   })
+  // Bound once per edge: a labelled inc() hashes its labels on every call, and these run per message.
+  const edges: readonly Edge[] = ['pusher', 'mqtt', 'rest']
+  const inByEdge = new Map(edges.map((edge) => [edge, messagesIn.labels(edge)]))
+  const outByEdge = new Map(edges.map((edge) => [edge, messagesOut.labels(edge)]))
   return {
     meter: {
-      messageIn: (edge) => messagesIn.inc({ edge }),
-      messagesOut: (edge, count) => messagesOut.inc({ edge }, count),
+      messageIn: (edge) => inByEdge.get(edge)?.inc(),
+      messagesOut: (edge, count) => outByEdge.get(edge)?.inc(count),
       dropped: (reason) => drops.inc({ reason }),
       rejected: (reason) => rejections.inc({ reason }),
     },
