@@ -1,5 +1,5 @@
-import { createHmac, randomBytes } from 'node:crypto'
 import net from 'node:net'
+import { maskedFrame, PONG, readFrame, subscribeFrame, upgradeRequest } from '../lib/ws-client.mjs'
 
 /**
  * Thin Pusher-protocol WebSocket clients over raw TCP: a hand-written upgrade request, a minimal
@@ -13,6 +13,8 @@ const DIGITS = 16
 const ORIGIN_US = performance.timeOrigin * 1000
 /** One receive buffer for every socket: onread callbacks run one at a time. */
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024)
+/** The frame being read; read callbacks run one at a time. */
+const FRAME = { opcode: 0, start: 0, stop: 0 }
 
 /** Where the digits sat in the last event frame: every frame of a run has the same layout. */
 let stampOffset = -1
@@ -96,12 +98,7 @@ class PusherSocket {
       this.closed = true
       if (this.state !== READY) this.#fail(new Error('socket closed during the handshake'))
     })
-    this.socket.write(
-      `GET /app/${key}?protocol=7&client=fleetcast-bench&version=1 HTTP/1.1\r\n` +
-        `Host: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n` +
-        'Sec-WebSocket-Version: 13\r\n\r\n',
-    )
+    this.socket.write(upgradeRequest(host, port, key))
   }
 
   #fail(error) {
@@ -133,22 +130,9 @@ class PusherSocket {
       off = end + 4
     }
     let nowUs = 0
-    while (length - off >= 2) {
-      let size = buf[off + 1] & 0x7f
-      let header = 2
-      if (size === 126) {
-        if (length - off < 4) break
-        size = buf.readUInt16BE(off + 2)
-        header = 4
-      } else if (size === 127) {
-        if (length - off < 10) break
-        size = Number(buf.readBigUInt64BE(off + 2))
-        header = 10
-      }
-      const start = off + header
-      const stop = start + size
-      if (stop > length) break
-      const opcode = buf[off] & 0x0f
+    const frame = FRAME
+    while (readFrame(buf, off, length, frame)) {
+      const { opcode, start, stop } = frame
       if (opcode === 1 && this.state === READY) {
         const at = findStamp(buf, start, stop)
         if (at >= 0) {
@@ -162,7 +146,7 @@ class PusherSocket {
       } else if (opcode === 1) {
         this.#onHandshakeFrame(buf.toString('utf8', start, stop))
       } else if (opcode === 8) {
-        this.closeCode = size >= 2 ? buf.readUInt16BE(start) : 1005
+        this.closeCode = stop - start >= 2 ? buf.readUInt16BE(start) : 1005
       } else if (opcode === 9) {
         this.socket.write(maskedFrame(0x8a, buf.subarray(start, stop)))
       }
@@ -175,15 +159,9 @@ class PusherSocket {
     const frame = JSON.parse(text)
     if (this.state === AWAIT_ESTABLISHED && frame.event === 'pusher:connection_established') {
       const socketId = JSON.parse(frame.data).socket_id
-      const signature = createHmac('sha256', this.secret)
-        .update(`${socketId}:${this.channel}`)
-        .digest('hex')
-      const subscribe = JSON.stringify({
-        event: 'pusher:subscribe',
-        data: { channel: this.channel, auth: `${this.key}:${signature}` },
-      })
       this.state = AWAIT_SUBSCRIBED
-      this.socket.write(maskedFrame(0x81, Buffer.from(subscribe)))
+      const { key, secret, channel } = this
+      this.socket.write(subscribeFrame({ socketId, key, secret, channel }))
     } else if (
       this.state === AWAIT_SUBSCRIBED &&
       frame.event === 'pusher_internal:subscription_succeeded'
@@ -199,26 +177,3 @@ class PusherSocket {
     this.socket.destroy()
   }
 }
-
-/** A client frame (masked, as RFC 6455 requires of clients). */
-function maskedFrame(firstByte, payload) {
-  const size = payload.length
-  const header = size < 126 ? 2 : size < 65536 ? 4 : 10
-  const frame = Buffer.allocUnsafe(header + 4 + size)
-  frame[0] = firstByte
-  if (size < 126) frame[1] = 0x80 | size
-  else if (size < 65536) {
-    frame[1] = 0x80 | 126
-    frame.writeUInt16BE(size, 2)
-  } else {
-    frame[1] = 0x80 | 127
-    frame.writeBigUInt64BE(BigInt(size), 2)
-  }
-  const mask = randomBytes(4)
-  mask.copy(frame, header)
-  for (let i = 0; i < size; i++) frame[header + 4 + i] = payload[i] ^ mask[i & 3]
-  return frame
-}
-
-/** The answer to a server `pusher:ping` (the gateway pings sockets silent for a while). */
-const PONG = maskedFrame(0x81, Buffer.from('{"event":"pusher:pong","data":{}}'))

@@ -1,5 +1,5 @@
-import { createHmac, randomBytes } from 'node:crypto'
 import net from 'node:net'
+import { maskedFrame, PONG, readFrame, subscribeFrame, upgradeRequest } from './ws-client.mjs'
 
 /**
  * Thin Pusher-protocol subscribers over raw TCP: a hand-written upgrade, a minimal frame parser
@@ -10,6 +10,8 @@ import net from 'node:net'
  * field's value (-1 for a field a frame lacks).
  */
 const ORIGIN_US = performance.timeOrigin * 1000
+/** The frame being read; data handlers run one at a time. */
+const FRAME = { opcode: 0, start: 0, stop: 0 }
 
 export async function openSubscribers({
   host,
@@ -52,12 +54,7 @@ class Subscriber {
       this.closed = true
       this.#fail(new Error('socket closed during the handshake'))
     })
-    this.socket.write(
-      `GET /app/${key}?protocol=7&client=fleetcast-bench&version=1 HTTP/1.1\r\n` +
-        `Host: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n` +
-        'Sec-WebSocket-Version: 13\r\n\r\n',
-    )
+    this.socket.write(upgradeRequest(host, port, key))
   }
 
   #fail(error) {
@@ -85,22 +82,9 @@ class Subscriber {
     }
     const length = buf.length
     let nowUs = 0
-    while (length - off >= 2) {
-      let size = buf[off + 1] & 0x7f
-      let header = 2
-      if (size === 126) {
-        if (length - off < 4) break
-        size = buf.readUInt16BE(off + 2)
-        header = 4
-      } else if (size === 127) {
-        if (length - off < 10) break
-        size = Number(buf.readBigUInt64BE(off + 2))
-        header = 10
-      }
-      const start = off + header
-      const stop = start + size
-      if (stop > length) break
-      const opcode = buf[off] & 0x0f
+    const frame = FRAME
+    while (readFrame(buf, off, length, frame)) {
+      const { opcode, start, stop } = frame
       if (opcode === 1 && this.state === 'ready') {
         const at = buf.indexOf(this.marker, start)
         if (at >= 0 && at < stop) {
@@ -133,15 +117,9 @@ class Subscriber {
     const frame = JSON.parse(text)
     if (this.state === 'established' && frame.event === 'pusher:connection_established') {
       const socketId = JSON.parse(frame.data).socket_id
-      const signature = createHmac('sha256', this.secret)
-        .update(`${socketId}:${this.channel}`)
-        .digest('hex')
       this.state = 'subscribing'
-      const subscribe = {
-        event: 'pusher:subscribe',
-        data: { channel: this.channel, auth: `${this.key}:${signature}` },
-      }
-      this.socket.write(maskedFrame(0x81, Buffer.from(JSON.stringify(subscribe))))
+      const { key, secret, channel } = this
+      this.socket.write(subscribeFrame({ socketId, key, secret, channel }))
     } else if (
       this.state === 'subscribing' &&
       frame.event === 'pusher_internal:subscription_succeeded'
@@ -173,22 +151,3 @@ export function numberAfter(buf, marker, start, stop) {
   const at = buf.indexOf(marker, start)
   return at >= 0 && at + marker.length <= stop ? digitsAt(buf, at + marker.length, stop) : -1
 }
-
-/** A client frame (masked, as RFC 6455 requires of clients). */
-function maskedFrame(firstByte, payload) {
-  const size = payload.length
-  const header = size < 126 ? 2 : 4
-  const frame = Buffer.allocUnsafe(header + 4 + size)
-  frame[0] = firstByte
-  if (size < 126) frame[1] = 0x80 | size
-  else {
-    frame[1] = 0x80 | 126
-    frame.writeUInt16BE(size, 2)
-  }
-  const mask = randomBytes(4)
-  mask.copy(frame, header)
-  for (let i = 0; i < size; i++) frame[header + 4 + i] = payload[i] ^ mask[i & 3]
-  return frame
-}
-
-const PONG = maskedFrame(0x81, Buffer.from('{"event":"pusher:pong","data":{}}'))
