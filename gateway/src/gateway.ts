@@ -339,6 +339,7 @@ export function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}):
     httpServer.closeAllConnections()
     const aedes = broker?.aedes
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()))
+    await broker?.connectionsClosed()
     await persistence.destroy()
     await Promise.all([httpClosed, mqttClosed])
     await adapter.close()

@@ -11,6 +11,7 @@ import { needTool } from '../../test/support/system-tool.js'
 import { startTestGateway, type TestGateway, testApp } from '../../test/support/test-gateway.js'
 import { selfSignedCertificate } from '../../test/support/tls.js'
 import { rotateDevice } from '../src/fleet/device-admin.js'
+import { openStore } from '../src/store/open-store.js'
 
 const backend = testBackend
 
@@ -174,6 +175,27 @@ describe('presence of devices', () => {
   })
 })
 
+describe('shutdown', () => {
+  it('records last seen for devices still connected when the gateway closes', async () => {
+    const target = await startTestGateway()
+    const secret = await provision(target, 'pi-close')
+    const client = await connectAs(target, 'pi-close', secret)
+    const gone = closed(client)
+    const seenAtLogin = target.gateway.store.devices.find('pi-close')?.lastSeenAt ?? 0
+    // The disconnect must fall in a later millisecond than the login to be told apart.
+    while (Date.now() <= seenAtLogin) await new Promise((resolve) => setImmediate(resolve))
+    // The close handler runs a turn after aedes destroys the socket; the store must still be open.
+    await target.gateway.close()
+    await gone
+    const store = openStore(target.storePath)
+    try {
+      expect(store.devices.find('pi-close')?.lastSeenAt).toBeGreaterThan(seenAtLogin)
+    } finally {
+      store.close()
+    }
+  })
+})
+
 describe('listeners', () => {
   it('serves MQTT over WebSocket at /mqtt on the HTTP port', async () => {
     const target = await startTestGateway()
@@ -186,6 +208,14 @@ describe('listeners', () => {
     })
     expect(client.connected).toBe(true)
     await client.endAsync()
+    // A refused login over WebSocket is recorded with the peer's address, as over TCP.
+    const wsUrl = `ws://127.0.0.1:${target.addresses.http.port}/mqtt`
+    expect(await refusalCode(wsUrl, { clientId: 'web-1', username: 'web-1', password: 'x' })).toBe(
+      4,
+    )
+    expect(target.gateway.store.audit.query({ target: 'web-1', result: 'refused' })).toEqual([
+      expect.objectContaining({ actor: 'address:127.0.0.1', action: 'device.login' }),
+    ])
   })
 
   it('serves MQTT over TLS with the configured certificate', async (context) => {

@@ -101,6 +101,34 @@ describe('uplink rules', () => {
     })
   })
 
+  it('maps each device’s topics by its own fields, and again after many other topics', () => {
+    const set = rules([
+      {
+        match: 'devices/+deviceId/t/+n',
+        channel: `private-site-\${device.tags.site}`,
+        event: 'n${n}',
+      },
+    ])
+    const other = { deviceId: 'd2', name: null, tags: { site: 'farm' } }
+    const payload = Buffer.from('{"v":1}')
+    const routed = (who: typeof device, topic: string, body = payload) =>
+      set.map(who, topic, body, 0).events.map((e) => [e.channel, e.event, e.data])
+    for (let round = 0; round < 2; round++) {
+      expect(routed(device, 'devices/d1/t/1')).toEqual([['private-site-lab', 'n1', '{"v":1}']])
+      expect(routed(other, 'devices/d2/t/1')).toEqual([['private-site-farm', 'n1', '{"v":1}']])
+    }
+    // The payload is read on every publish, whatever was mapped before.
+    expect(routed(device, 'devices/d1/t/1', Buffer.from('hi'))).toEqual([
+      ['private-site-lab', 'n1', '"hi"'],
+    ])
+    // More topics than a device keeps routes for: every one still maps.
+    for (let n = 0; n < 200; n++) {
+      expect(routed(device, `devices/d1/t/${n}`)).toEqual([
+        ['private-site-lab', `n${n}`, '{"v":1}'],
+      ])
+    }
+  })
+
   it('drops what renders outside Pusher’s limits instead of sending it', () => {
     const set = rules([
       { match: 'devices/+deviceId/x/+what', channel: 'private-${what}', event: 'e' },

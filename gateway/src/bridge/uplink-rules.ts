@@ -166,9 +166,28 @@ function eventProblem(event: string): string | undefined {
   return undefined
 }
 
+/**
+ * What one rule makes of one device's topic, known before the payload is read: the rendered
+ * channel and event, or why nothing can go out.
+ */
+type Route =
+  | { rule: UplinkRule; channel: string; event: string }
+  | { rule: UplinkRule; problem: string }
+
+/**
+ * Topics whose routes are kept per device. A device publishes to a handful of topics over and over,
+ * so matching and rendering run once per topic; one that cycles through more starts over.
+ */
+const ROUTES_PER_DEVICE = 64
+
 /** The compiled rule set: an index for matching and the rendering of each match. */
 export class UplinkRules {
   readonly #index = new PatternIndex<UplinkRule>()
+  /**
+   * Routes by device and topic. A session's device fields never change while it lasts (a change
+   * ends the session), and a reload builds a new UplinkRules, so nothing here goes stale.
+   */
+  readonly #routes = new WeakMap<UplinkDevice, Map<string, Route[]>>()
   readonly size: number
 
   constructor(rules: readonly UplinkRule[]) {
@@ -179,6 +198,52 @@ export class UplinkRules {
   /** Maps one publish: first matching rule wins unless it says `continue`. */
   map(device: UplinkDevice, topic: string, payload: Buffer, receivedAt: number): UplinkOutcome {
     const outcome: UplinkOutcome = { events: [], dropped: [] }
+    for (const route of this.#routesFor(device, topic)) {
+      const { rule } = route
+      if ('problem' in route) {
+        outcome.dropped.push({ rule: rule.name, reason: route.problem })
+        continue
+      }
+      const data = payloadToEventData(payload, rule.payload)
+      if (data === undefined) {
+        outcome.dropped.push({ rule: rule.name, reason: `payload is not ${rule.payload}` })
+        continue
+      }
+      outcome.events.push({
+        rule: rule.name,
+        channel: route.channel,
+        event: route.event,
+        data: rule.wrap
+          ? JSON.stringify({
+              deviceId: device.deviceId,
+              topic,
+              receivedAt,
+              data: JSON.parse(data) as unknown,
+            })
+          : data,
+        throttleMs: rule.throttleMs,
+      })
+    }
+    return outcome
+  }
+
+  #routesFor(device: UplinkDevice, topic: string): Route[] {
+    let byTopic = this.#routes.get(device)
+    if (byTopic === undefined) {
+      byTopic = new Map()
+      this.#routes.set(device, byTopic)
+    }
+    let routes = byTopic.get(topic)
+    if (routes === undefined) {
+      routes = this.#route(device, topic)
+      if (byTopic.size >= ROUTES_PER_DEVICE) byTopic.clear()
+      byTopic.set(topic, routes)
+    }
+    return routes
+  }
+
+  #route(device: UplinkDevice, topic: string): Route[] {
+    const routes: Route[] = []
     for (const rule of this.#index.match(topic)) {
       const values = captures(rule.pattern, topic)
       // A rule naming deviceId only ever speaks for the device that published.
@@ -190,36 +255,16 @@ export class UplinkRules {
       }
       const channel = renderTemplate(rule.channel, values)
       const event = renderTemplate(rule.event, values)
-      const data = payloadToEventData(payload, rule.payload)
       const empty = rule.names.find((name) => !values[name])
       const problem =
         empty !== undefined
           ? `\${${empty}} is empty for this topic`
           : !isValidChannelName(channel)
             ? `channel "${channel.slice(0, 200)}" is not a valid channel name`
-            : (eventProblem(event) ??
-              (data === undefined ? `payload is not ${rule.payload}` : undefined))
-      if (problem || data === undefined)
-        outcome.dropped.push({ rule: rule.name, reason: problem ?? 'payload' })
-      else {
-        const wrapped = rule.wrap
-          ? JSON.stringify({
-              deviceId: device.deviceId,
-              topic,
-              receivedAt,
-              data: JSON.parse(data) as unknown,
-            })
-          : data
-        outcome.events.push({
-          rule: rule.name,
-          channel,
-          event,
-          data: wrapped,
-          throttleMs: rule.throttleMs,
-        })
-      }
+            : eventProblem(event)
+      routes.push(problem === undefined ? { rule, channel, event } : { rule, problem })
       if (!rule.continue) break
     }
-    return outcome
+    return routes
   }
 }

@@ -20,13 +20,17 @@ export function createUplink(options: UplinkOptions) {
   const { channels, meter, log } = options
   const throttle = new LatestValueThrottle()
   let rules = options.rules
-  const publish = (appId: string, channel: string, event: string, data: string) =>
-    channels.trigger({ appId, channel, event, data }, 'device').then(
-      (published) => {
-        if (!published) meter.dropped('quota')
-      },
-      (error: unknown) => log.error({ err: error, channel }, 'uplink delivery failed'),
-    )
+  const counted = (published: boolean) => {
+    if (!published) meter.dropped('quota')
+  }
+  const publish = (appId: string, channel: string, event: string, data: string) => {
+    const published = channels.trigger({ appId, channel, event, data }, 'device')
+    if (typeof published === 'boolean') counted(published)
+    else
+      published.then(counted, (error: unknown) =>
+        log.error({ err: error, channel }, 'uplink delivery failed'),
+      )
+  }
 
   const onDevicePublish = (session: DeviceSession, packet: AedesPublishPacket): void => {
     meter.messageIn('mqtt')
@@ -48,12 +52,10 @@ export function createUplink(options: UplinkOptions) {
         continue
       }
       if (throttleMs > 0)
-        throttle.offer(
-          `${session.appId}\u0000${channel}\u0000${event}`,
-          throttleMs,
-          () => void publish(session.appId, channel, event, data),
+        throttle.offer(`${session.appId}\u0000${channel}\u0000${event}`, throttleMs, () =>
+          publish(session.appId, channel, event, data),
         )
-      else void publish(session.appId, channel, event, data)
+      else publish(session.appId, channel, event, data)
     }
   }
   return {

@@ -148,21 +148,30 @@ export class Channels {
   }
 
   /**
-   * Publishes an event to a channel, storing it first when it is a cache channel (§6.3).
-   * Resolves to false, publishing nothing, when the app's daily quota is spent.
+   * Publishes an event to a channel, storing it first when it is a cache channel (§6.3): a
+   * promise then, a plain answer otherwise (device events come this way thousands of times a
+   * second). False, publishing nothing, when the app's daily quota is spent.
    */
-  async trigger(envelope: ChannelEnvelope, origin: EventOrigin = 'backend'): Promise<boolean> {
+  trigger(envelope: ChannelEnvelope, origin: EventOrigin = 'backend'): boolean | Promise<boolean> {
     if (!this.#consumeQuota(envelope.appId)) return false
-    if (isCache(channelKind(envelope.channel))) {
-      await this.#options.adapter.cache.set(envelope.appId, envelope.channel, {
-        event: envelope.event,
-        data: envelope.data,
-        expiresAt: Date.now() + this.#options.cacheTtlMs,
-      })
-    }
+    if (isCache(channelKind(envelope.channel))) return this.#storeThenPublish(envelope, origin)
+    this.#publishFrom(envelope, origin)
+    return true
+  }
+
+  async #storeThenPublish(envelope: ChannelEnvelope, origin: EventOrigin): Promise<boolean> {
+    await this.#options.adapter.cache.set(envelope.appId, envelope.channel, {
+      event: envelope.event,
+      data: envelope.data,
+      expiresAt: Date.now() + this.#options.cacheTtlMs,
+    })
+    this.#publishFrom(envelope, origin)
+    return true
+  }
+
+  #publishFrom(envelope: ChannelEnvelope, origin: EventOrigin): void {
     this.#publish(envelope)
     if (origin === 'backend') this.#options.onFromWeb?.(envelope, 'backend')
-    return true
   }
 
   /**

@@ -36,12 +36,19 @@ export interface DeviceBrokerOptions {
 export interface DeviceBroker {
   aedes: Aedes
   sessions: DeviceSessions
+  /**
+   * Settles once every device connection has run its close handler (presence, last seen): a
+   * socket reports its close a turn after aedes destroys it, and the store must still be open.
+   */
+  connectionsClosed(): Promise<void>
 }
 
 /** aedes with device authentication, the compiled ACLs, presence and the uplink tap. */
 export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<DeviceBroker> {
   const { log, mqtt } = options
   const sessions = new DeviceSessions()
+  let openConnections = 0
+  const whenAllClosed: Array<() => void> = []
   const { authorizePublish, authorizeSubscribe, authorizeForward } = createAuthorizers(
     sessions,
     options.meter,
@@ -89,9 +96,12 @@ export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<
         // over: the device never looks offline in between ([MQTT-3.1.4-2] takeover).
         sessions.markLive(client)
         options.presence.connected(session)
+        openConnections += 1
         client.conn.once('close', () => {
           sessions.release(client)
           options.presence.disconnected(session)
+          openConnections -= 1
+          if (openConnections === 0) for (const resolve of whenAllClosed.splice(0)) resolve()
         })
       },
     }),
@@ -131,5 +141,12 @@ export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<
   aedes.on('connectionError', (client: Client, error: Error) => {
     log.debug({ clientId: client.id, err: error }, 'mqtt connection error')
   })
-  return { aedes, sessions }
+  return {
+    aedes,
+    sessions,
+    connectionsClosed: () =>
+      openConnections === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => whenAllClosed.push(resolve)),
+  }
 }

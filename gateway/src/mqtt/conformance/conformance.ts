@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream'
 import type { Aedes, AedesPublishPacket, Client } from 'aedes'
-import { ConformingConnection, type ConformingConnectionDeps } from './conforming-connection.js'
+import { type ConformingConnectionDeps, conformConnection } from './conforming-connection.js'
 import { conformingPersistence, type SessionPersistence } from './conforming-persistence.js'
 import { authorizeForward } from './forward-rules.js'
 import { KnownSessions } from './known-sessions.js'
@@ -15,8 +15,8 @@ type ForwardHook = (client: Client, packet: AedesPublishPacket) => AedesPublishP
 /**
  * Where aedes 1.2 departs from the normative statements of MQTT 3.1.1, the gateway closes the gap
  * in three thin places (docs/devices.md, "MQTT 3.1.1 conformance"):
- * - on the wire: `install(aedes)` puts a `ConformingConnection` in front of aedes on every
- *   connection (it also refuses packets over mqtt.maxPacketBytes on their header);
+ * - on the wire: `install(aedes)` makes every connection conform (`conformConnection`) before
+ *   aedes reads it (it also refuses packets over mqtt.maxPacketBytes on their header);
  * - on delivery: `authorizeForward(hook)` wraps the gateway's own aedes hook (which decides whether
  *   a PUBLISH goes to a subscriber at all) with `forward-rules`;
  * - in the session store: `install(aedes)` wraps aedes' persistence with `conformingPersistence`.
@@ -32,15 +32,14 @@ export function createConformance(options: ConformanceOptions) {
     },
     install(aedes: Aedes): void {
       const handle = aedes.handle
-      aedes.handle = (stream, request) =>
-        handle(
-          new ConformingConnection(stream as Duplex, {
-            ...options,
-            sessions,
-            remoteAddress: request?.socket.remoteAddress,
-          }),
-          request,
-        )
+      aedes.handle = (stream, request) => {
+        conformConnection(stream as Duplex, {
+          ...options,
+          sessions,
+          remoteAddress: request?.socket.remoteAddress,
+        })
+        return handle(stream, request)
+      }
       // aedes reads `broker.persistence` at each use, so the wrapper takes effect at once.
       const broker = aedes as unknown as { persistence: SessionPersistence }
       broker.persistence = conformingPersistence(broker.persistence, sessions)

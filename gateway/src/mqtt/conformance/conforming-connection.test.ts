@@ -1,10 +1,10 @@
 import { Duplex, PassThrough } from 'node:stream'
 import mqttPacket, { type Packet } from 'mqtt-packet'
 import { describe, expect, it } from 'vitest'
-import { ConformingConnection } from './conforming-connection.js'
+import { conformConnection } from './conforming-connection.js'
 import { KnownSessions } from './known-sessions.js'
 
-/** A ConformingConnection over an in-memory socket: `client` bytes in, `wire` bytes out. */
+/** An in-memory socket made conforming: `client` bytes in, `wire` bytes out. */
 function harness(sessions = new KnownSessions(), maxPacketBytes = 4096) {
   const fromClient = new PassThrough()
   const toClient = new PassThrough()
@@ -12,15 +12,13 @@ function harness(sessions = new KnownSessions(), maxPacketBytes = 4096) {
   toClient.on('data', (chunk: Buffer) => wire.push(chunk))
   const violations: string[] = []
   const refusals: number[] = []
-  const connection = new ConformingConnection(
-    Duplex.from({ readable: fromClient, writable: toClient }),
-    {
-      sessions,
-      maxPacketBytes,
-      onViolation: (reason) => violations.push(reason),
-      onRefused: (code) => refusals.push(code),
-    },
-  )
+  const connection = Duplex.from({ readable: fromClient, writable: toClient })
+  conformConnection(connection, {
+    sessions,
+    maxPacketBytes,
+    onViolation: (reason) => violations.push(reason),
+    onRefused: (code) => refusals.push(code),
+  })
   const received: Buffer[] = []
   connection.on('data', (chunk: Buffer) => received.push(chunk))
   connection.on('error', () => {})
@@ -54,7 +52,7 @@ const connect = (fields: Partial<mqttPacket.IConnectPacket> = {}): Packet => ({
   ...fields,
 })
 
-describe('ConformingConnection', () => {
+describe('conformConnection', () => {
   it('passes conforming packets through byte for byte, whatever the chunking', async () => {
     const h = harness()
     const bytes = Buffer.concat(

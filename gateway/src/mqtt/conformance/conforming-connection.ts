@@ -1,4 +1,4 @@
-import { Duplex } from 'node:stream'
+import type { Duplex } from 'node:stream'
 import type { KnownSessions } from './known-sessions.js'
 import { PacketFramer } from './packet-framer.js'
 import { checkInboundPacket, type PacketVerdict } from './packet-rules.js'
@@ -53,17 +53,30 @@ function encodeSuback(packetId: number, codes: readonly number[]): Buffer {
   return Buffer.from([SUBACK << 4, ...lengthBytes, packetId >> 8, packetId & 0xff, ...codes])
 }
 
+type WriteCallback = (error?: Error | null) => void
+type ConnectionWrite = (chunk: Buffer, callback?: WriteCallback) => boolean
+
 /**
- * The connection as aedes sees it: a thin layer that closes the MQTT 3.1.1 gaps of aedes 1.2 on
- * the wire. Inbound, CONNECT, PUBLISH, SUBSCRIBE and UNSUBSCRIBE pass `checkInboundPacket` before
- * aedes reads them (a violation closes the connection; an unsupported protocol level or an empty
- * client id with CleanSession 0 gets its CONNACK from here). Outbound, bytes pass unchanged except
- * the CONNACK, whose Session Present flag is set for a resumed session [MQTT-3.2.2-2], and the
- * SUBACK of a SUBSCRIBE that repeated a filter, which gets a code per pair [MQTT-3.8.4-5].
+ * Makes `connection` close the MQTT 3.1.1 gaps of aedes 1.2 on the wire, in place: its `push`
+ * (where the socket hands aedes what it read) and its `write` (where aedes writes packets) are
+ * wrapped on the instance, so no second stream sits between the socket and aedes (a Duplex layer
+ * cost about a tenth of the CPU per device publish and 1-2 KB per idle connection).
+ * Inbound, CONNECT, PUBLISH, SUBSCRIBE and UNSUBSCRIBE pass `checkInboundPacket` before aedes
+ * reads them (a violation closes the connection; an unsupported protocol level or an empty client
+ * id with CleanSession 0 gets its CONNACK from here). Outbound, bytes pass unchanged except the
+ * CONNACK, whose Session Present flag is set for a resumed session [MQTT-3.2.2-2], and the SUBACK
+ * of a SUBSCRIBE that repeated a filter, which gets a code per pair [MQTT-3.8.4-5]. Bytes given to
+ * `end(chunk)` bypass `write` in Node; aedes never ends with data.
  */
-export class ConformingConnection extends Duplex {
-  readonly #inner: Duplex
+export function conformConnection(connection: Duplex, deps: ConformingConnectionDeps): void {
+  new ConnectionConformance(connection, deps)
+}
+
+class ConnectionConformance {
+  readonly #connection: Duplex
   readonly #deps: ConformingConnectionDeps
+  readonly #push: (chunk: Buffer | null) => boolean
+  readonly #write: ConnectionWrite
   readonly #inbound: PacketFramer
   readonly #outbound: PacketFramer
   #closing = false
@@ -71,9 +84,8 @@ export class ConformingConnection extends Duplex {
   readonly #repeatedFilters = new Map<number, SubscriptionRequest[]>()
   #firstOutbound = true
 
-  constructor(inner: Duplex, deps: ConformingConnectionDeps) {
-    super({ allowHalfOpen: false })
-    this.#inner = inner
+  constructor(connection: Duplex, deps: ConformingConnectionDeps) {
+    this.#connection = connection
     this.#deps = deps
     this.#inbound = new PacketFramer(
       inspected,
@@ -84,62 +96,37 @@ export class ConformingConnection extends Duplex {
       (firstByte) => this.#patches(firstByte >> 4),
       (packet, headerLength) => this.#patch(packet, headerLength),
     )
-    inner.on('data', (chunk: Buffer) => this.#receive(chunk))
-    inner.on('end', () => this.push(null))
-    inner.on('error', (error) => this.destroy(error))
-    inner.on('close', () => this.destroy())
-  }
-
-  /** The peer's address when the underlying stream knows it (the login log and throttle read it). */
-  get remoteAddress(): string | undefined {
-    return (this.#inner as { remoteAddress?: string }).remoteAddress ?? this.#deps.remoteAddress
-  }
-
-  override _read(): void {
-    this.#inner.resume()
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error) => void): void {
-    this.#send(this.#outbound.feed(chunk) ?? [], done)
-  }
-
-  override _writev(
-    chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
-    done: (error?: Error) => void,
-  ): void {
-    this.#send(this.#outbound.feed(Buffer.concat(chunks.map(({ chunk }) => chunk))) ?? [], done)
-  }
-
-  override _final(done: (error?: Error) => void): void {
-    this.#inner.end()
-    done()
-  }
-
-  override _destroy(error: Error | null, done: (error: Error | null) => void): void {
-    this.#inner.destroy()
-    done(error)
-  }
-
-  #send(parts: Buffer[], done: (error?: Error) => void): void {
-    if (parts.length === 0) {
-      done()
-      return
+    this.#push = connection.push.bind(connection)
+    this.#write = connection.write.bind(connection) as ConnectionWrite
+    connection.push = (chunk: unknown, encoding?: BufferEncoding) => this.#receive(chunk, encoding)
+    connection.write = ((
+      chunk: unknown,
+      encoding?: BufferEncoding | WriteCallback,
+      callback?: WriteCallback,
+    ) =>
+      this.#send(
+        chunk,
+        typeof encoding === 'string' ? encoding : undefined,
+        typeof encoding === 'function' ? encoding : callback,
+      )) as Duplex['write']
+    // The login log and the throttle read the peer's address off the connection.
+    if (deps.remoteAddress !== undefined && !('remoteAddress' in connection)) {
+      Object.defineProperty(connection, 'remoteAddress', { value: deps.remoteAddress })
     }
-    if (this.#inner.write(parts.length === 1 ? parts[0] : Buffer.concat(parts))) done()
-    else this.#inner.once('drain', () => done())
   }
 
   // ---- inbound ----
 
-  #receive(chunk: Buffer): void {
-    if (this.#closing) return
-    const parts = this.#inbound.feed(chunk)
+  #receive(chunk: unknown, encoding: BufferEncoding | undefined): boolean {
+    if (chunk === null) return this.#push(null)
+    if (this.#closing) return false
+    const parts = this.#inbound.feed(asBuffer(chunk, encoding))
     if (parts === undefined) {
       if (!this.#closing) this.#violation(this.#inbound.problem ?? 'malformed packet')
-      return
+      return false
     }
-    if (parts.length === 0) return
-    if (!this.push(parts.length === 1 ? parts[0] : Buffer.concat(parts))) this.#inner.pause()
+    if (parts.length === 0) return true
+    return this.#push(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts))
   }
 
   /** Acts on a verdict; false when the connection is being closed. */
@@ -153,13 +140,15 @@ export class ConformingConnection extends Duplex {
       case 'subscribe':
         this.#repeatedFilters.set(verdict.packetId, verdict.requests)
         return true
-      case 'refuse':
+      case 'refuse': {
         this.#closing = true
         this.#deps.onRefused(verdict.returnCode, verdict.reason)
         // aedes never sees this CONNECT, so this CONNACK is the only packet it gets [MQTT-3.2.2-5].
-        this.#inner.write(Buffer.from([CONNACK << 4, 2, 0, verdict.returnCode]))
-        this.#inner.end(() => this.#inner.destroy())
+        const connection = this.#connection
+        this.#write(Buffer.from([CONNACK << 4, 2, 0, verdict.returnCode]))
+        connection.end(() => connection.destroy())
         return false
+      }
       case 'close':
         this.#violation(verdict.reason)
         return false
@@ -169,10 +158,20 @@ export class ConformingConnection extends Duplex {
   #violation(reason: string): void {
     this.#closing = true
     this.#deps.onViolation(reason, this.#connect?.clientId)
-    this.destroy()
+    this.#connection.destroy()
   }
 
   // ---- outbound ----
+
+  #send(chunk: unknown, encoding: BufferEncoding | undefined, callback?: WriteCallback): boolean {
+    const parts = this.#outbound.feed(asBuffer(chunk, encoding)) ?? []
+    if (parts.length === 0) {
+      // Held until the packet is complete (a CONNACK or SUBACK written in pieces).
+      if (callback) process.nextTick(callback)
+      return !this.#connection.writableNeedDrain
+    }
+    return this.#write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts), callback)
+  }
 
   #patches(type: number): boolean {
     const first = this.#firstOutbound
@@ -203,4 +202,11 @@ export class ConformingConnection extends Duplex {
     }
     return packet
   }
+}
+
+/** What a stream is given: bytes, or a string in an encoding (never used by aedes or ws). */
+function asBuffer(chunk: unknown, encoding: BufferEncoding | undefined): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk
+  if (typeof chunk === 'string') return Buffer.from(chunk, encoding)
+  return Buffer.from(chunk as Uint8Array)
 }

@@ -47,7 +47,11 @@ export class PacketFramer {
     const out: Buffer[] = []
     let segment = 0
     const flush = (end: number) => {
-      if (end > segment) (this.#held ?? out).push(chunk.subarray(segment, end))
+      if (end > segment) {
+        const part = chunk.subarray(segment, end)
+        if (this.#held) this.#held.push(part)
+        else emit(out, part)
+      }
       segment = end
     }
     const packetEnd = (end: number): boolean => {
@@ -62,7 +66,7 @@ export class PacketFramer {
       const packet = held.length === 1 && whole ? whole : Buffer.concat(held)
       const replacement = this.#complete(packet, headerLength)
       if (replacement === undefined) this.#stopped = true
-      else out.push(replacement)
+      else emit(out, replacement)
       return !this.#stopped
     }
     let i = 0
@@ -105,4 +109,15 @@ export class PacketFramer {
     flush(chunk.length)
     return out
   }
+}
+
+/**
+ * Appends `part`, joined to the last part when it continues it in memory: packets passed unchanged
+ * from one chunk come out as one view of that chunk, not as pieces to concatenate.
+ */
+function emit(out: Buffer[], part: Buffer): void {
+  const last = out.at(-1)
+  if (last?.buffer === part.buffer && last.byteOffset + last.length === part.byteOffset) {
+    out[out.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + part.length)
+  } else out.push(part)
 }
