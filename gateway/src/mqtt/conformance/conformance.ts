@@ -23,6 +23,7 @@ type ForwardHook = (client: Client, packet: AedesPublishPacket) => AedesPublishP
  */
 export function createConformance(options: ConformanceOptions) {
   const sessions = new KnownSessions()
+  const deps = { ...options, sessions }
   return {
     authorizeForward(hook: ForwardHook): ForwardHook {
       return (client, packet) => {
@@ -33,11 +34,7 @@ export function createConformance(options: ConformanceOptions) {
     install(aedes: Aedes): void {
       const handle = aedes.handle
       aedes.handle = (stream, request) => {
-        conformConnection(stream as Duplex, {
-          ...options,
-          sessions,
-          remoteAddress: request?.socket.remoteAddress,
-        })
+        conformConnection(stream as Duplex, deps, request?.socket.remoteAddress)
         return handle(stream, request)
       }
       // aedes reads `broker.persistence` at each use, so the wrapper takes effect at once.

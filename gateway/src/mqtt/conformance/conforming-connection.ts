@@ -12,8 +12,6 @@ export interface ConformingConnectionDeps {
   onRefused(returnCode: number, reason: string): void
   /** Larger inbound packets close the connection on their header (mqtt.maxPacketBytes). */
   maxPacketBytes: number
-  /** The peer's address when the stream does not know it (MQTT over WebSocket). */
-  remoteAddress?: string | undefined
 }
 
 const CONNECT = 1
@@ -68,20 +66,31 @@ type ConnectionWrite = (chunk: Buffer, callback?: WriteCallback) => boolean
  * of a SUBSCRIBE that repeated a filter, which gets a code per pair [MQTT-3.8.4-5]. Bytes given to
  * `end(chunk)` bypass `write` in Node; aedes never ends with data.
  */
-export function conformConnection(connection: Duplex, deps: ConformingConnectionDeps): void {
+export function conformConnection(
+  connection: Duplex,
+  deps: ConformingConnectionDeps,
+  remoteAddress?: string,
+): void {
   new ConnectionConformance(connection, deps)
+  // The login log and the throttle read the peer's address off the connection; a WebSocket
+  // stream does not know it (the upgrade request does).
+  if (remoteAddress !== undefined && !('remoteAddress' in connection)) {
+    Object.defineProperty(connection, 'remoteAddress', { value: remoteAddress })
+  }
 }
 
 class ConnectionConformance {
   readonly #connection: Duplex
   readonly #deps: ConformingConnectionDeps
-  readonly #push: (chunk: Buffer | null) => boolean
+  /** The stream's own push and write (prototype methods, called on the connection). */
+  readonly #push: Duplex['push']
   readonly #write: ConnectionWrite
   readonly #inbound: PacketFramer
   readonly #outbound: PacketFramer
   #closing = false
   #connect: { clientId: string; clean: boolean } | undefined
-  readonly #repeatedFilters = new Map<number, SubscriptionRequest[]>()
+  /** SUBSCRIBEs that repeated a filter, by packet id; created by the first (most never do). */
+  #repeatedFilters: Map<number, SubscriptionRequest[]> | undefined
   #firstOutbound = true
 
   constructor(connection: Duplex, deps: ConformingConnectionDeps) {
@@ -96,8 +105,8 @@ class ConnectionConformance {
       (firstByte) => this.#patches(firstByte >> 4),
       (packet, headerLength) => this.#patch(packet, headerLength),
     )
-    this.#push = connection.push.bind(connection)
-    this.#write = connection.write.bind(connection) as ConnectionWrite
+    this.#push = connection.push
+    this.#write = connection.write as ConnectionWrite
     connection.push = (chunk: unknown, encoding?: BufferEncoding) => this.#receive(chunk, encoding)
     connection.write = ((
       chunk: unknown,
@@ -109,16 +118,12 @@ class ConnectionConformance {
         typeof encoding === 'string' ? encoding : undefined,
         typeof encoding === 'function' ? encoding : callback,
       )) as Duplex['write']
-    // The login log and the throttle read the peer's address off the connection.
-    if (deps.remoteAddress !== undefined && !('remoteAddress' in connection)) {
-      Object.defineProperty(connection, 'remoteAddress', { value: deps.remoteAddress })
-    }
   }
 
   // ---- inbound ----
 
   #receive(chunk: unknown, encoding: BufferEncoding | undefined): boolean {
-    if (chunk === null) return this.#push(null)
+    if (chunk === null) return this.#push.call(this.#connection, null)
     if (this.#closing) return false
     const parts = this.#inbound.feed(asBuffer(chunk, encoding))
     if (parts === undefined) {
@@ -126,7 +131,8 @@ class ConnectionConformance {
       return false
     }
     if (parts.length === 0) return true
-    return this.#push(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts))
+    const bytes = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts)
+    return this.#push.call(this.#connection, bytes)
   }
 
   /** Acts on a verdict; false when the connection is being closed. */
@@ -138,6 +144,7 @@ class ConnectionConformance {
         this.#connect = { clientId: verdict.clientId, clean: verdict.clean }
         return true
       case 'subscribe':
+        this.#repeatedFilters ??= new Map()
         this.#repeatedFilters.set(verdict.packetId, verdict.requests)
         return true
       case 'refuse': {
@@ -145,7 +152,7 @@ class ConnectionConformance {
         this.#deps.onRefused(verdict.returnCode, verdict.reason)
         // aedes never sees this CONNECT, so this CONNACK is the only packet it gets [MQTT-3.2.2-5].
         const connection = this.#connection
-        this.#write(Buffer.from([CONNACK << 4, 2, 0, verdict.returnCode]))
+        this.#write.call(connection, Buffer.from([CONNACK << 4, 2, 0, verdict.returnCode]))
         connection.end(() => connection.destroy())
         return false
       }
@@ -170,13 +177,17 @@ class ConnectionConformance {
       if (callback) process.nextTick(callback)
       return !this.#connection.writableNeedDrain
     }
-    return this.#write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts), callback)
+    const bytes = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts)
+    return this.#write.call(this.#connection, bytes, callback)
   }
 
   #patches(type: number): boolean {
     const first = this.#firstOutbound
     this.#firstOutbound = false
-    return (type === CONNACK && first) || (type === SUBACK && this.#repeatedFilters.size > 0)
+    return (
+      (type === CONNACK && first) ||
+      (type === SUBACK && this.#repeatedFilters !== undefined && this.#repeatedFilters.size > 0)
+    )
   }
 
   #patch(packet: Buffer, headerLength: number): Buffer {
@@ -194,9 +205,9 @@ class ConnectionConformance {
     }
     if (type === SUBACK && packet.length >= headerLength + 2) {
       const packetId = packet.readUInt16BE(headerLength)
-      const requests = this.#repeatedFilters.get(packetId)
+      const requests = this.#repeatedFilters?.get(packetId)
       if (requests === undefined) return packet
-      this.#repeatedFilters.delete(packetId)
+      this.#repeatedFilters?.delete(packetId)
       const codes = expandSubackCodes(requests, [...packet.subarray(headerLength + 2)])
       return codes ? encodeSuback(packetId, codes) : packet
     }
