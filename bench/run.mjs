@@ -33,7 +33,8 @@ import { suiteReport } from './lib/suite-report.mjs'
  *   gateway { entry, build }               a snapshot of gateway/dist: load the gateway from entry
  *   cpuProfDir                             null, or where gateway servers write --cpu-prof files
  *   nodeArgs(server, label)                node arguments for a server process (--cpu-prof when
- *                                          profiling and `server` is the scenario's gateway)
+ *                                          profiling, the perf map flags with --perf-map, when
+ *                                          `server` is the scenario's gateway)
  *   once(key, make)                        memoised for the invocation (a provisioned store, say)
  *   workDir                                a temporary directory, removed at the end
  *   quiet(maxMs?)                          waits until both cores are quiet (the runner already
@@ -61,7 +62,9 @@ const USAGE = `usage: npm run bench [-- --full] [-- --scenarios 1,fanout] [-- --
   --runs        runs per server and variant (default 3)
   --servers     only these servers (the gateway is kept as the first when listed)
   --cpu-prof    one run of each scenario's gateway only, under node --cpu-prof, into DIR
-                (summarise: node bench/lib/profile-summary.mjs DIR/*.cpuprofile)`
+                (summarise: node bench/lib/profile-summary.mjs DIR/*.cpuprofile)
+  --perf-map    gateway servers write /tmp/perf-PID.map, so \`perf record -g -p PID\` names
+                their JavaScript frames (--cpu-prof under-samples a server pinned to one core)`
 
 const { values: opts } = parseArgs({
   options: {
@@ -70,6 +73,7 @@ const { values: opts } = parseArgs({
     runs: { type: 'string', default: '3' },
     servers: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'perf-map': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 })
@@ -147,10 +151,14 @@ const profile = {
   gateway: { entry: gateway.entry, build: gateway.build },
   cpuProfDir,
   nodeArgs(server, label = server) {
-    if (!cpuProfDir || server !== gatewayServer) return []
+    if (server !== gatewayServer) return []
+    const args = opts['perf-map']
+      ? ['--perf-basic-prof-only-functions', '--interpreted-frames-native-stack']
+      : []
+    if (!cpuProfDir) return args
     const dir = join(cpuProfDir, label.replace(/[^\w.-]+/g, '-'))
     mkdirSync(dir, { recursive: true })
-    return ['--cpu-prof', `--cpu-prof-dir=${dir}`]
+    return [...args, '--cpu-prof', `--cpu-prof-dir=${dir}`]
   },
   once(key, make) {
     if (!memo.has(key)) memo.set(key, Promise.resolve().then(make))
