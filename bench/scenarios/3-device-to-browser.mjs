@@ -1,5 +1,6 @@
 import { bridgeVerdict } from '../bridge/step-verdict.mjs'
 import { windowedCommand } from '../lib/cpu.mjs'
+import { settledMemory } from '../lib/memory.mjs'
 import { spawnPinned } from '../lib/processes.mjs'
 import { fmt } from '../lib/report.mjs'
 import { startServer } from '../lib/servers.mjs'
@@ -133,8 +134,15 @@ export async function measureDeviceToBrowser({
           ? null
           : Math.round(figures.cpuUsPerMsg * perChannel * 100) / 100,
     }
-    if (sustainable && figures.ratePerSec && figures.serverCpuPct)
-      Object.assign(row, await sustainableRate(runStep, figures, log))
+    if (sustainable && figures.ratePerSec && figures.serverCpuPct) {
+      // The half-rate step starts as a server running at that rate would: without the garbage and
+      // queues the saturated search steps left (a full collection, then quiet cores).
+      const settle = async () => {
+        await settledMemory(target.pid, target.proc)
+        await profile.quiet()
+      }
+      Object.assign(row, await sustainableRate(runStep, figures, log, settle))
+    }
     return row
   } finally {
     await generator.stop()
@@ -155,11 +163,11 @@ const QUEUEING_P50_US = 10_000
 /**
  * The highest sustainable rate (every step's pass rules, bench/bridge/step-verdict.mjs, with the
  * server below SATURATED_CPU_PCT and its median latency below QUEUEING_P50_US), then one step at
- * half that rate: its latency is the target's. The search starts where the primary step's cost
+ * half that rate, from a settled server (`settle`): its latency is the target's. The search starts where the primary step's cost
  * (`primary`: its rate and server CPU) puts the server at SATURATED_CPU_PCT; a burst, which the server
  * absorbs several messages per read, overestimated it 4-7× here.
  */
-async function sustainableRate(runStep, primary, log) {
+async function sustainableRate(runStep, primary, log, settle) {
   const estimate = (primary.ratePerSec * SATURATED_CPU_PCT) / Math.max(primary.serverCpuPct, 1)
   log(`  estimate from the primary step: ${fmt(estimate)} deliveries/s`)
   const logged = async (rate) => {
@@ -182,7 +190,8 @@ async function sustainableRate(runStep, primary, log) {
     lowFactors: [0.35, 0.25],
   })
   if (!best) return { maxRatePerSec: null, halfRateP50Us: null, halfRateP99Us: null }
-  log(`  sustainable: ${fmt(best.deliveredPerSec)} deliveries/s; half of it:`)
+  log(`  sustainable: ${fmt(best.deliveredPerSec)} deliveries/s; half of it, settled first:`)
+  await settle()
   const half = await logged(best.deliveredPerSec / 2)
   const at = measurementFigures(half)
   return {

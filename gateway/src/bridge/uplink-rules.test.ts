@@ -3,6 +3,7 @@ import { payloadToEventData } from './payload.js'
 import {
   compileUplinkRules,
   DEFAULT_UPLINK,
+  type UplinkDevice,
   type UplinkRuleConfig,
   UplinkRules,
 } from './uplink-rules.js'
@@ -111,7 +112,7 @@ describe('uplink rules', () => {
     ])
     const other = { deviceId: 'd2', name: null, tags: { site: 'farm' } }
     const payload = Buffer.from('{"v":1}')
-    const routed = (who: typeof device, topic: string, body = payload) =>
+    const routed = (who: UplinkDevice, topic: string, body = payload) =>
       set.map(who, topic, body, 0).events.map((e) => [e.channel, e.event, e.data])
     for (let round = 0; round < 2; round++) {
       expect(routed(device, 'devices/d1/t/1')).toEqual([['private-site-lab', 'n1', '{"v":1}']])
