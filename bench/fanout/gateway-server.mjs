@@ -1,3 +1,5 @@
+import { listeningGateway } from '../lib/listening-gateway.mjs'
+
 /**
  * The server under test: the compiled Fleetcast gateway with one app and one device. The device is
  * provisioned with the CLI against the store file named by argv[2] (the driver owns that file),
@@ -6,7 +8,7 @@
  */
 const [storePath, entry = '@fleetcast/gateway'] = process.argv.slice(2)
 if (!storePath) throw new Error('usage: gateway-server.mjs <store file> [gateway entry point]')
-const { createGateway, loadConfig, runCli } = await import(entry)
+const { runCli } = await import(entry)
 const DEVICE = 'bench-dev'
 const app = { id: 'bench', key: 'bench-key', secret: 'bench-secret' }
 
@@ -24,23 +26,7 @@ const code = await runCli(['devices', 'add', DEVICE, '--json'], {
 if (code !== 0) throw new Error(`fleetcast devices add exited with ${code}`)
 const { secret } = JSON.parse(printed)
 
-const gateway = createGateway(
-  loadConfig({
-    env: {},
-    overrides: {
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { host: '127.0.0.1', port: 0 },
-      store: { path: storePath },
-      log: { level: 'silent' },
-      apps: [app],
-    },
-  }),
-)
-const { http, mqtt } = await gateway.listen()
-process.on('message', (message) => {
-  // No graceful close: it would ask every socket to reconnect. --cpu-prof is written on exit.
-  if (message.cmd === 'exit') process.exit(0)
-})
+const { http, mqtt } = await listeningGateway({ entry, storePath, app })
 process.send({
   type: 'ready',
   ws: {
