@@ -1,8 +1,8 @@
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { waitForQuiet, windowedCommand } from '../lib/cpu.mjs'
+import { driverOptions } from '../lib/driver-options.mjs'
 import { snapshotGateway } from '../lib/gateway-snapshot.mjs'
 import { pinSelf, spawnPinned } from '../lib/processes.mjs'
 import { fmt, log, machineLine } from '../lib/report.mjs'
@@ -30,35 +30,18 @@ const USAGE = `usage: node bench/bridge/run.mjs [--full] [--runs 3]
                no hooks, one MQTT subscriber)
   --cpu-prof   profile each gateway server (one run) with node --cpu-prof into DIR`
 
-const { values: opts } = parseArgs({
-  options: {
-    full: { type: 'boolean', default: false },
-    runs: { type: 'string', default: '3' },
-    servers: { type: 'string' },
-    devices: { type: 'string', default: '20' },
-    'window-ms': { type: 'string' },
-    'warmup-ms': { type: 'string' },
-    'cpu-prof': { type: 'string' },
-    help: { type: 'boolean', default: false },
-  },
+const { opts, full, runs, windowMs, warmupMs, cpuProf, serverNodeArgs } = driverOptions(USAGE, {
+  options: { devices: { type: 'string', default: '20' } },
+  windows: { quick: [1500, 500], full: [3000, 1000] },
 })
-if (opts.help) {
-  console.log(USAGE)
-  process.exit(0)
-}
-const full = opts.full
-const profiling = opts['cpu-prof'] !== undefined
-const runs = profiling ? 1 : Number(opts.runs)
 const servers = (opts.servers ?? 'gateway-1,gateway-1000,aedes')
   .split(',')
   .filter(Boolean)
-  .filter((s) => !profiling || rulesOf(s) !== null)
+  .filter((s) => !cpuProf || rulesOf(s) !== null)
 for (const server of servers) {
   if (server !== 'aedes' && rulesOf(server) === null) throw new Error(`unknown server ${server}`)
 }
 const deviceCount = Number(opts.devices)
-const windowMs = Number(opts['window-ms'] ?? (full ? 3000 : 1500))
-const warmupMs = Number(opts['warmup-ms'] ?? (full ? 1000 : 500))
 const search = full ? { confirm: true } : { factors: [0.7, 1, 1.3, 1.6], lowFactors: [0.45, 0.3] }
 const SERVER_CORE = 0
 const GENERATOR_CORE = 1
@@ -84,10 +67,9 @@ async function startServer(server, dir, storeTemplate) {
   copyFileSync(storeTemplate, store)
   const rulesFile = join(dir, 'uplink.json')
   writeFileSync(rulesFile, JSON.stringify(uplinkRules(rules)))
-  const nodeArgs = profiling ? ['--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`] : []
   const proc = spawnPinned(here('../lib/gateway-server.mjs'), SERVER_CORE, {
     args: [store, JSON.stringify(APP), rulesFile, gateway.entry],
-    nodeArgs,
+    nodeArgs: serverNodeArgs,
   })
   const ready = await proc.next('ready')
   if (ready.uplinkRules !== rules) {
@@ -253,4 +235,4 @@ try {
   rmSync(setupDir, { recursive: true, force: true })
 }
 console.log(`\n${summaryTables(results, servers)}`)
-if (profiling) log(`cpu profiles written to ${opts['cpu-prof']}`)
+if (cpuProf) log(`cpu profiles written to ${cpuProf}`)

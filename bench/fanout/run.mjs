@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { parseArgs } from 'node:util'
 import { busyPct, coreTicks, cpuSeconds, waitForQuiet } from '../lib/cpu.mjs'
+import { driverOptions } from '../lib/driver-options.mjs'
 import { snapshotGateway } from '../lib/gateway-snapshot.mjs'
 import { pinSelf, spawnPinned } from '../lib/processes.mjs'
 import { fmt, log } from '../lib/report.mjs'
@@ -20,28 +20,13 @@ const USAGE = `usage: node bench/fanout/run.mjs [--full] [--n 1000,10000] [--run
   --full       N = 1000 and 10000 (default: N = 1000 only)
   --cpu-prof   one run per server at the first N, servers under node --cpu-prof (into DIR)`
 
-const { values: opts } = parseArgs({
-  options: {
-    full: { type: 'boolean', default: false },
-    n: { type: 'string' },
-    runs: { type: 'string', default: '3' },
-    servers: { type: 'string', default: 'gateway,bare' },
-    'window-ms': { type: 'string', default: '3000' },
-    'warmup-ms': { type: 'string', default: '1000' },
-    'cpu-prof': { type: 'string' },
-    help: { type: 'boolean', default: false },
-  },
+const { opts, full, runs, windowMs, warmupMs, cpuProf, serverNodeArgs } = driverOptions(USAGE, {
+  options: { n: { type: 'string' }, servers: { type: 'string', default: 'gateway,bare' } },
+  windows: { quick: [3000, 1000], full: [3000, 1000] },
 })
-if (opts.help) {
-  console.log(USAGE)
-  process.exit(0)
-}
-const allSizes = (opts.n ?? (opts.full ? '1000,10000' : '1000')).split(',').map(Number)
-const sizes = opts['cpu-prof'] ? allSizes.slice(0, 1) : allSizes
-const runs = opts['cpu-prof'] ? 1 : Number(opts.runs)
+const allSizes = (opts.n ?? (full ? '1000,10000' : '1000')).split(',').map(Number)
+const sizes = cpuProf ? allSizes.slice(0, 1) : allSizes
 const servers = opts.servers.split(',')
-const windowMs = Number(opts['window-ms'])
-const warmupMs = Number(opts['warmup-ms'])
 const SERVER_CORE = 0
 const GENERATOR_CORE = 1
 const GENERATOR_BOUND_PCT = 85
@@ -163,10 +148,9 @@ async function findMaxRate(generator, serverPid, n, estimate) {
 async function measure(server, n, run) {
   await quiet()
   const dir = mkdtempSync(join(tmpdir(), 'fleetcast-bench-'))
-  const nodeArgs = opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`] : []
   const serverProc = spawnPinned(new URL(SCRIPTS[server], import.meta.url), SERVER_CORE, {
     args: server === 'gateway' ? [join(dir, 'store.db'), gateway.entry] : [],
-    nodeArgs,
+    nodeArgs: serverNodeArgs,
   })
   const generator = spawnPinned(new URL('generator.mjs', import.meta.url), GENERATOR_CORE)
   try {
@@ -250,4 +234,4 @@ try {
   gateway.remove()
 }
 console.log(`\n${summaryTable(results)}`)
-if (opts['cpu-prof']) log(`cpu profile written to ${opts['cpu-prof']}`)
+if (cpuProf) log(`cpu profile written to ${cpuProf}`)

@@ -1,8 +1,8 @@
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { cpuWindow, waitForQuiet, windowedCommand } from '../lib/cpu.mjs'
+import { driverOptions } from '../lib/driver-options.mjs'
 import { snapshotGateway } from '../lib/gateway-snapshot.mjs'
 import { pinnedMosquitto, systemMosquitto } from '../lib/mosquitto.mjs'
 import { pinSelf, spawnPinned } from '../lib/processes.mjs'
@@ -28,30 +28,17 @@ const USAGE = `usage: node bench/mqtt/run.mjs [--full] [--n 200] [--runs 3]
                pinned), mosquitto-pinned (a private mosquitto pinned to the server core)
   --cpu-prof   profile the gateway (one run) with node --cpu-prof into DIR`
 
-const { values: opts } = parseArgs({
+const { opts, full, runs, windowMs, warmupMs, cpuProf, serverNodeArgs } = driverOptions(USAGE, {
   options: {
-    full: { type: 'boolean', default: false },
     n: { type: 'string' },
-    runs: { type: 'string', default: '3' },
-    servers: { type: 'string' },
     qos: { type: 'string', default: '0,1' },
     parts: { type: 'string', default: 'connect,publish' },
-    'window-ms': { type: 'string' },
-    'warmup-ms': { type: 'string' },
     'connect-window-ms': { type: 'string' },
-    'cpu-prof': { type: 'string' },
-    help: { type: 'boolean', default: false },
   },
+  windows: { quick: [500, 200], full: [3000, 1000] },
 })
-if (opts.help) {
-  console.log(USAGE)
-  process.exit(0)
-}
-const full = opts.full
-const profiling = opts['cpu-prof'] !== undefined
 const n = Number(opts.n ?? (full ? 1000 : 200))
-const runs = profiling ? 1 : Number(opts.runs)
-const servers = profiling
+const servers = cpuProf
   ? ['gateway']
   : (
       opts.servers ??
@@ -61,8 +48,6 @@ const servers = profiling
       .filter(Boolean)
 const qosLevels = opts.qos.split(',').map(Number)
 const parts = new Set(opts.parts.split(','))
-const windowMs = Number(opts['window-ms'] ?? (full ? 3000 : 500))
-const warmupMs = Number(opts['warmup-ms'] ?? (full ? 1000 : 200))
 const connectWindowMs = Number(opts['connect-window-ms'] ?? (full ? 4000 : 750))
 // The quick profile is coarse (about ±15 %): few steps, short windows. --full for the numbers.
 const publishSearch = full
@@ -90,7 +75,6 @@ const quiet = (maxMs) => waitForQuiet([SERVER_CORE, GENERATOR_CORE], { maxMs, lo
 async function startServer(server, dir, storeTemplate) {
   if (server === 'mosquitto') return systemMosquitto()
   if (server === 'mosquitto-pinned') return pinnedMosquitto(SERVER_CORE, dir)
-  const nodeArgs = profiling ? ['--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`] : []
   let args = []
   if (server === 'gateway') {
     const store = join(dir, 'store.db')
@@ -98,7 +82,7 @@ async function startServer(server, dir, storeTemplate) {
     args = [store, JSON.stringify(APP), '', gateway.entry]
   }
   const script = server === 'gateway' ? '../lib/gateway-server.mjs' : 'aedes-server.mjs'
-  const proc = spawnPinned(here(script), SERVER_CORE, { args, nodeArgs })
+  const proc = spawnPinned(here(script), SERVER_CORE, { args, nodeArgs: serverNodeArgs })
   const ready = await proc.next('ready')
   const { host, port } = server === 'gateway' ? ready.mqtt : ready
   return {
@@ -328,4 +312,4 @@ try {
   rmSync(setupDir, { recursive: true, force: true })
 }
 console.log(`\n${summaryTables(results, servers)}`)
-if (profiling) log(`cpu profile written to ${opts['cpu-prof']}`)
+if (cpuProf) log(`cpu profile written to ${cpuProf}`)

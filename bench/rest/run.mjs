@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { cpuWindow, waitForQuiet } from '../lib/cpu.mjs'
+import { driverOptions } from '../lib/driver-options.mjs'
 import { snapshotGateway } from '../lib/gateway-snapshot.mjs'
 import { pinSelf, spawnPinned } from '../lib/processes.mjs'
 import { fmt, log, machineLine } from '../lib/report.mjs'
@@ -20,31 +20,17 @@ const USAGE = `usage: node bench/rest/run.mjs [--full] [--runs 3] [--servers gat
   --full       3 s windows and finer rate steps (default: 1.5 s windows)
   --cpu-prof   profile the gateway (one run) with node --cpu-prof into DIR`
 
-const { values: opts } = parseArgs({
+const { opts, full, runs, windowMs, warmupMs, cpuProf, serverNodeArgs } = driverOptions(USAGE, {
   options: {
-    full: { type: 'boolean', default: false },
-    runs: { type: 'string', default: '3' },
     servers: { type: 'string', default: 'gateway,bare' },
     connections: { type: 'string', default: '8' },
     subscribers: { type: 'string', default: '4' },
-    'window-ms': { type: 'string' },
-    'warmup-ms': { type: 'string' },
-    'cpu-prof': { type: 'string' },
-    help: { type: 'boolean', default: false },
   },
+  windows: { quick: [1500, 500], full: [3000, 1000] },
 })
-if (opts.help) {
-  console.log(USAGE)
-  process.exit(0)
-}
-const full = opts.full
-const profiling = opts['cpu-prof'] !== undefined
-const runs = profiling ? 1 : Number(opts.runs)
-const servers = profiling ? ['gateway'] : opts.servers.split(',').filter(Boolean)
+const servers = cpuProf ? ['gateway'] : opts.servers.split(',').filter(Boolean)
 const connections = Number(opts.connections)
 const subscribers = Number(opts.subscribers)
-const windowMs = Number(opts['window-ms'] ?? (full ? 3000 : 1500))
-const warmupMs = Number(opts['warmup-ms'] ?? (full ? 1000 : 500))
 const search = full ? { confirm: true } : { factors: [0.7, 1, 1.3, 1.6], lowFactors: [0.45, 0.3] }
 const SERVER_CORE = 0
 const GENERATOR_CORE = 1
@@ -111,12 +97,11 @@ const round = (v) => (v === null || v === undefined ? null : Math.round(v))
 async function measure(server, run) {
   await quiet(60_000)
   const dir = mkdtempSync(join(tmpdir(), 'fleetcast-bench-rest-'))
-  const nodeArgs = profiling ? ['--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`] : []
   const serverProc =
     server === 'gateway'
       ? spawnPinned(here('../lib/gateway-server.mjs'), SERVER_CORE, {
           args: [join(dir, 'store.db'), JSON.stringify(APP), '', gateway.entry],
-          nodeArgs,
+          nodeArgs: serverNodeArgs,
         })
       : spawnPinned(here('bare-server.mjs'), SERVER_CORE)
   const generator = spawnPinned(here('generator.mjs'), GENERATOR_CORE)
@@ -221,4 +206,4 @@ try {
   gateway.remove()
 }
 console.log(`\n${summaryTable(results)}`)
-if (profiling) log(`cpu profile written to ${opts['cpu-prof']}`)
+if (cpuProf) log(`cpu profile written to ${cpuProf}`)
