@@ -1,5 +1,6 @@
 import net from 'node:net'
 import { WebSocketServer } from 'ws'
+import { announceBaseline, BASELINE_CHANNEL } from '../lib/baseline-ready.mjs'
 
 /**
  * The baseline: a bare `ws` server doing the gateway's fan-out work and nothing else. Each socket
@@ -8,7 +9,6 @@ import { WebSocketServer } from 'ws'
  * bytes and written to every socket subscribed to its channel as a text frame. A line is the
  * event's data for `tick` on private-device-bench-dev, or `<channel>\t<event>\t<data>`.
  */
-const CHANNEL = 'private-device-bench-dev'
 const EVENT = 'tick'
 /** Subscribed sockets by channel. */
 const channels = new Map()
@@ -24,7 +24,7 @@ wss.on('connection', (ws) => {
   ws.on('message', (data) => {
     const text = data.toString()
     if (!text.includes('"pusher:subscribe"')) return
-    const channel = JSON.parse(text).data?.channel ?? CHANNEL
+    const channel = JSON.parse(text).data?.channel ?? BASELINE_CHANNEL
     if (!channels.has(channel)) channels.set(channel, new Set())
     channels.get(channel).add(ws)
     mine.add(channel)
@@ -48,7 +48,7 @@ wss.on('connection', (ws) => {
 const TEXT = { binary: false }
 
 function broadcast(line) {
-  let channel = CHANNEL
+  let channel = BASELINE_CHANNEL
   let event = EVENT
   let data = line
   if (line[0] !== '{') {
@@ -79,17 +79,4 @@ await Promise.all([
   new Promise((resolve) => wss.once('listening', resolve)),
   new Promise((resolve) => triggerServer.listen(0, '127.0.0.1', resolve)),
 ])
-process.on('message', (message) => {
-  if (message.cmd === 'exit') process.exit(0)
-})
-process.send({
-  type: 'ready',
-  ws: {
-    host: '127.0.0.1',
-    port: wss.address().port,
-    key: 'bench-key',
-    secret: 'bench-secret',
-    channel: CHANNEL,
-  },
-  trigger: { kind: 'line', host: '127.0.0.1', port: triggerServer.address().port },
-})
+announceBaseline({ wsPort: wss.address().port, triggerPort: triggerServer.address().port })

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import net from 'node:net'
+import { announceBaseline, BASELINE_CHANNEL } from '../../lib/baseline-ready.mjs'
 
 /**
  * The Node upper bound for fan-out: a `net` server that does the WebSocket handshake itself and,
@@ -11,7 +12,6 @@ import net from 'node:net'
  * answered without a signature check; client pings are answered. The trigger port takes the same
  * lines as that server (bench/fanout/trigger.mjs, kind `line`).
  */
-const CHANNEL = 'private-device-bench-dev'
 const EVENT = 'tick'
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 const subscribers = new Set()
@@ -106,7 +106,11 @@ function onClient(socket) {
         if (message.includes('"pusher:subscribe"')) {
           subscribers.add(socket)
           socket.write(
-            text({ event: 'pusher_internal:subscription_succeeded', channel: CHANNEL, data: '{}' }),
+            text({
+              event: 'pusher_internal:subscription_succeeded',
+              channel: BASELINE_CHANNEL,
+              data: '{}',
+            }),
           )
         } else if (message.includes('"pusher:ping"')) {
           socket.write(text({ event: 'pusher:pong', data: '{}' }))
@@ -120,7 +124,7 @@ function onClient(socket) {
 /** The frames of every complete line of a trigger chunk, in one buffer, written to each socket. */
 function broadcast(lines) {
   const frames = lines.map((data) =>
-    frame(1, Buffer.from(JSON.stringify({ event: EVENT, channel: CHANNEL, data }))),
+    frame(1, Buffer.from(JSON.stringify({ event: EVENT, channel: BASELINE_CHANNEL, data }))),
   )
   const out = frames.length === 1 ? frames[0] : Buffer.concat(frames)
   for (const socket of subscribers) socket.write(out)
@@ -142,17 +146,4 @@ await Promise.all([
   new Promise((resolve) => server.listen(0, '127.0.0.1', resolve)),
   new Promise((resolve) => triggerServer.listen(0, '127.0.0.1', resolve)),
 ])
-process.on('message', (message) => {
-  if (message.cmd === 'exit') process.exit(0)
-})
-process.send({
-  type: 'ready',
-  ws: {
-    host: '127.0.0.1',
-    port: server.address().port,
-    key: 'bench-key',
-    secret: 'bench-secret',
-    channel: CHANNEL,
-  },
-  trigger: { kind: 'line', host: '127.0.0.1', port: triggerServer.address().port },
-})
+announceBaseline({ wsPort: server.address().port, triggerPort: triggerServer.address().port })
