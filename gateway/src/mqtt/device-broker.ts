@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import { Aedes, type AedesPublishPacket, type Client, type ConnectPacket } from 'aedes'
 import type { Config } from '../config/schema.js'
 import type { Meter } from '../domain/meter.js'
@@ -47,8 +48,8 @@ export interface DeviceBroker {
 export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<DeviceBroker> {
   const { log, mqtt } = options
   const sessions = new DeviceSessions()
-  let openConnections = 0
-  const whenAllClosed: Array<() => void> = []
+  /** Device connections whose close handler has not run yet. */
+  const open = new Set<Client['conn']>()
   const { authorizePublish, authorizeSubscribe, authorizeForward } = createAuthorizers(
     sessions,
     options.meter,
@@ -96,12 +97,12 @@ export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<
         // over: the device never looks offline in between ([MQTT-3.1.4-2] takeover).
         sessions.markLive(client)
         options.presence.connected(session)
-        openConnections += 1
-        client.conn.once('close', () => {
+        const conn = client.conn
+        open.add(conn)
+        conn.once('close', () => {
           sessions.release(client)
           options.presence.disconnected(session)
-          openConnections -= 1
-          if (openConnections === 0) for (const resolve of whenAllClosed.splice(0)) resolve()
+          open.delete(conn)
         })
       },
     }),
@@ -144,9 +145,9 @@ export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<
   return {
     aedes,
     sessions,
-    connectionsClosed: () =>
-      openConnections === 0
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => whenAllClosed.push(resolve)),
+    // Listeners run in order: each of these settles after the connection's own close handler.
+    connectionsClosed: async () => {
+      await Promise.all([...open].map((conn) => once(conn, 'close')))
+    },
   }
 }
