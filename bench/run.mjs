@@ -41,10 +41,12 @@ import { suiteReport } from './lib/suite-report.mjs'
  *                                          does before every measure call)
  *   band [25, 60], targetCpuPct 40         where the primary figure is read (bench/lib/steps.mjs
  *                                          atServerCpu, measurementFigures)
- *   step { warmupMs, windowMs, calibrationWarmupMs, calibrationMs }
+ *   step { warmupMs, windowMs, calibrationWarmupMs, calibrationMs, serverWarmupMs }
  *                                          the open-loop step's phases in this profile (quick:
- *                                          200 / 600 / 200 / 400 ms; full: 1000 / 3000 / 500 /
- *                                          1000 ms)
+ *                                          200 / 600 / 200 / 400 / 400 ms; full: 1000 / 3000 /
+ *                                          500 / 1000 / 2000 ms); serverWarmupMs is the window
+ *                                          of each warm-up step of a fresh server
+ *                                          (bench/lib/steps.mjs warmUpServer)
  *   generatorBoundPct 85, contendedPct 15
  *
  * A Measurement is one flat JSON object per server × variant × run: { scenario, variant, server,
@@ -174,8 +176,20 @@ const profile = {
   band: [25, 60],
   targetCpuPct: 40,
   step: opts.full
-    ? { warmupMs: 1000, windowMs: 3000, calibrationWarmupMs: 500, calibrationMs: 1000 }
-    : { warmupMs: 200, windowMs: 600, calibrationWarmupMs: 200, calibrationMs: 400 },
+    ? {
+        warmupMs: 1000,
+        windowMs: 3000,
+        calibrationWarmupMs: 500,
+        calibrationMs: 1000,
+        serverWarmupMs: 2000,
+      }
+    : {
+        warmupMs: 200,
+        windowMs: 600,
+        calibrationWarmupMs: 200,
+        calibrationMs: 400,
+        serverWarmupMs: 400,
+      },
   generatorBoundPct: GENERATOR_BOUND_PCT,
   contendedPct: CONTENDED_PCT,
 }

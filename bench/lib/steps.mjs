@@ -189,9 +189,9 @@ const knownCosts = new Map()
 const whole = (v) => (v === null || v === undefined ? 'n/a' : Math.round(v).toLocaleString('en-US'))
 
 /** One line about a step, for the progress log. */
-export function stepLine(step, { calibration = false, unit = 'msgs' } = {}) {
+export function stepLine(step, { label = 'step', unit = 'msgs' } = {}) {
   return (
-    `  ${calibration ? 'calibrate' : 'step'} ${whole(step.offeredPerSec)} ${unit}/s -> ` +
+    `  ${label} ${whole(step.offeredPerSec)} ${unit}/s -> ` +
     `${whole(step.deliveredPerSec)}/s  p50 ${whole(step.p50Us)} µs  p99 ${whole(step.p99Us)} µs` +
     `  CPU server ${whole(step.serverCpuPct)}%  generator ${whole(step.generatorCpuPct)}%` +
     `  ${step.pass === false ? 'FAIL' : 'ok'}` +
@@ -209,7 +209,7 @@ export async function measureAtServerCpu(runStep, { key, guess, profile, log, un
   const fixed = await atServerCpu(
     async (rate, options) => {
       const step = await runStep(rate, options)
-      log(stepLine(step, { ...options, unit }))
+      log(stepLine(step, { label: options.calibration ? 'calibrate' : 'step', unit }))
       return step
     },
     {
@@ -224,4 +224,18 @@ export async function measureAtServerCpu(runStep, { key, guess, profile, log, un
     fixed,
     figures: measurementFigures(fixed.step, fixed, { band: profile.band }),
   }
+}
+
+/**
+ * Traffic for a server process that has just started, before its first measured step. V8 compiles
+ * a Node server's hot paths while its first seconds of traffic run, on the same pinned core: a
+ * fresh gateway measured 39..43 CPU-µs per ingress message in its first 1.5 s and 28..30 µs after
+ * 4.5 s of traffic, and the suite's first step of every fresh process used to land in that window
+ * (the "bimodal" ingress figure of earlier reports). Each of `steps` runs one step with the
+ * `warmUp` window (`profile.step.serverWarmupMs`), one per kind of traffic the variants send, so
+ * code only some variants take is compiled too. Every server gets the same warm-up, Mosquitto
+ * included, so the baselines have the same history.
+ */
+export async function warmUpServer(steps, { log, unit }) {
+  for (const step of steps) log(stepLine(await step(), { label: 'warm up', unit }))
 }

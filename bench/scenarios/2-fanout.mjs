@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { fanoutVerdict } from '../fanout/step-verdict.mjs'
 import { windowedCommand } from '../lib/cpu.mjs'
 import { spawnPinned } from '../lib/processes.mjs'
-import { measureAtServerCpu } from '../lib/steps.mjs'
+import { measureAtServerCpu, warmUpServer } from '../lib/steps.mjs'
 import { ratioTarget } from '../lib/suite-report.mjs'
 
 /**
@@ -38,7 +38,7 @@ const MIN_WINDOW_EVENTS = { quick: 20, full: 100 }
  * Resolves to the Measurement's figures.
  */
 export async function measureFanout({ server, profile, log, n, payloadBytes, key }) {
-  const { warmupMs, windowMs, calibrationWarmupMs, calibrationMs } = profile.step
+  const { warmupMs, windowMs, calibrationWarmupMs, calibrationMs, serverWarmupMs } = profile.step
   const dir = mkdtempSync(join(profile.workDir, `fanout-${server}-`))
   const target = spawnPinned(SCRIPTS[server], profile.cores.server, {
     args: server === 'gateway' ? [join(dir, 'store.db'), profile.gateway.entry] : [],
@@ -59,15 +59,15 @@ export async function measureFanout({ server, profile, log, n, payloadBytes, key
     })
     log(`  ${n} sockets subscribed in ${connectMs} ms`)
     const minEvents = MIN_WINDOW_EVENTS[profile.full ? 'full' : 'quick']
-    const runStep = async (deliveriesPerSec, { calibration }) => {
+    const runStep = async (deliveriesPerSec, { calibration = false, warmUp = false }) => {
       const eventsPerSec = deliveriesPerSec / n
-      const baseWindow = calibration ? calibrationMs : windowMs
+      const baseWindow = warmUp ? serverWarmupMs : calibration ? calibrationMs : windowMs
       const r = await windowedCommand(
         generator,
         {
           cmd: 'step',
           eventsPerSec,
-          warmupMs: calibration ? calibrationWarmupMs : warmupMs,
+          warmupMs: warmUp ? 0 : calibration ? calibrationWarmupMs : warmupMs,
           windowMs: Math.max(baseWindow, (minEvents / eventsPerSec) * 1000),
           drainMs: 2000,
         },
@@ -92,6 +92,7 @@ export async function measureFanout({ server, profile, log, n, payloadBytes, key
           .join(', '),
       }
     }
+    await warmUpServer([() => runStep(GUESS, { warmUp: true })], { log, unit: 'deliveries' })
     const { figures, fixed } = await measureAtServerCpu(runStep, {
       key,
       guess: GUESS,

@@ -4,7 +4,13 @@ import { settledMemory } from '../lib/memory.mjs'
 import { spawnPinned } from '../lib/processes.mjs'
 import { fmt } from '../lib/report.mjs'
 import { startServer } from '../lib/servers.mjs'
-import { measureAtServerCpu, measurementFigures, searchRate, stepLine } from '../lib/steps.mjs'
+import {
+  measureAtServerCpu,
+  measurementFigures,
+  searchRate,
+  stepLine,
+  warmUpServer,
+} from '../lib/steps.mjs'
 import {
   deviceFleet,
   GUESS as INGRESS_GUESS,
@@ -60,7 +66,7 @@ export async function measureDeviceToBrowser({
   payloadBytes = 100,
   sustainable = false,
 }) {
-  const { warmupMs, windowMs, calibrationWarmupMs, calibrationMs } = profile.step
+  const { warmupMs, windowMs, calibrationWarmupMs, calibrationMs, serverWarmupMs } = profile.step
   const { store, devices } = await deviceFleet(server, profile, count)
   const target = await startServer(server, { profile, store, label: key })
   const generator = spawnPinned(
@@ -83,15 +89,15 @@ export async function measureDeviceToBrowser({
       `  ${setup.devices} devices and ${setup.receivers} subscribers connected in ${fmt(setup.setupMs)} ms`,
     )
     /** One open-loop step at `deliveriesPerSec` (messages: that over perChannel). */
-    const runStep = async (deliveriesPerSec, { calibration = false } = {}) => {
+    const runStep = async (deliveriesPerSec, { calibration = false, warmUp = false } = {}) => {
       const ratePerSec = deliveriesPerSec / perChannel
       const r = await windowedCommand(
         generator,
         {
           cmd: 'step',
           ratePerSec,
-          warmupMs: calibration ? calibrationWarmupMs : warmupMs,
-          windowMs: calibration ? calibrationMs : windowMs,
+          warmupMs: warmUp ? 0 : calibration ? calibrationWarmupMs : warmupMs,
+          windowMs: warmUp ? serverWarmupMs : calibration ? calibrationMs : windowMs,
           drainMs: 3000,
         },
         { pids: [target.pid] },
@@ -117,9 +123,11 @@ export async function measureDeviceToBrowser({
           .join(', '),
       }
     }
+    const guess = GUESS[server]
+    await warmUpServer([() => runStep(guess, { warmUp: true })], { log, unit: 'deliveries' })
     const { figures } = await measureAtServerCpu(runStep, {
       key,
-      guess: GUESS[server] ?? 10_000,
+      guess,
       profile,
       log,
       unit: 'deliveries',

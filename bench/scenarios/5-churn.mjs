@@ -141,7 +141,7 @@ async function browserChurn({ server, params, profile, log, target, stored, gene
     churn: { joinsPerSec: params.joinsPerSec, holdMs: params.holdMs },
   })
   log(
-    `${stepLine(churn, { unit: 'deliveries' }).replace('step', 'churning')}  joins ${fmt(churn.joinsPerSec)}/s ` +
+    `${stepLine(churn, { label: 'churning', unit: 'deliveries' })}  joins ${fmt(churn.joinsPerSec)}/s ` +
       `(p99 ${fmt(churn.joinP99Us)} µs, ${churn.joinFailures} failed)`,
   )
   // What the churning browsers add to the server's CPU, over the joins: each join's handshake,

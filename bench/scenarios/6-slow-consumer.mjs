@@ -157,7 +157,7 @@ async function measure({ server, variant, profile, log }) {
     })
     const calm = fixed.step
     const stalled = await phase(calm.offeredPerSec, { stall: true })
-    log(stepLine(stalled, { unit: 'deliveries' }).replace('step', 'stalled'))
+    log(stepLine(stalled, { label: 'stalled', unit: 'deliveries' }))
     log(
       `  others' worst latency (ms) per ${stalled.slotMs} ms of the stall: ${stalled.worstMsPerSlot.join(' ')}`,
     )
