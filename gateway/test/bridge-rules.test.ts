@@ -91,6 +91,32 @@ describe('bridge uplink rules end to end', () => {
     expect(metrics).toMatch(/^fleetcast_drops_total\{reason="bridge_unrenderable"\} 2$/m)
   })
 
+  it('renders a device event only when someone hears its channel, and counts it toward the quota either way', async () => {
+    const target = await startTestGateway({ apps: [{ ...testApp, maxMessagesPerDay: 2 }] })
+    const device = await connectAs(target, 'pi-q', await provision(target, 'pi-q'))
+    // Nobody subscribes to the channel yet: the payload is not read, so no oversize drop, but
+    // the publish counts (Pusher counts a publish whether or not anyone is subscribed).
+    await device.publishAsync(
+      'devices/pi-q/events/big',
+      JSON.stringify({ pad: 'x'.repeat(11_000) }),
+      {
+        qos: 1,
+      },
+    )
+    const browser = createPusherClient(target.addresses.http.port, testApp)
+    await subscribed(browser, 'private-device-pi-q')
+    const first = nextEvent(browser, 'private-device-pi-q', 'first')
+    await device.publishAsync('devices/pi-q/events/first', '{"n":1}', { qos: 1 })
+    expect(await first).toEqual({ n: 1 })
+    // The PUBACK comes after the bridge has mapped the publish.
+    await device.publishAsync('devices/pi-q/events/second', '{"n":2}', { qos: 1 })
+    const metrics = await (
+      await fetch(`http://127.0.0.1:${target.addresses.http.port}/metrics`)
+    ).text()
+    expect(metrics).toMatch(/^fleetcast_drops_total\{reason="quota"\} 1$/m)
+    expect(metrics).not.toMatch(/^fleetcast_drops_total\{reason="oversize"\}/m)
+  })
+
   it('throttles per channel and event, sending the latest value', async () => {
     const target = await startTestGateway({
       bridge: {

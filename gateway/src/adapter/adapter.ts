@@ -63,6 +63,11 @@ export interface ChannelCache {
  */
 export interface Adapter {
   publish(envelope: ChannelEnvelope): void
+  /**
+   * False only when `publish` to `channel` now would reach no subscriber on any node; an adapter
+   * that cannot tell answers true. Lets the bridge skip reading a payload nobody receives.
+   */
+  hasSubscribers(appId: string, channel: string): boolean
   readonly presence: PresenceRegistry
   readonly occupancy: OccupancyRegistry
   readonly users: UserRegistry

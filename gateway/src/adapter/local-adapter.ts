@@ -19,5 +19,9 @@ export class LocalAdapter implements Adapter {
     this.#hub.deliver(envelope)
   }
 
+  hasSubscribers(appId: string, channel: string): boolean {
+    return this.#hub.subscriberCount(appId, channel) > 0
+  }
+
   async close(): Promise<void> {}
 }

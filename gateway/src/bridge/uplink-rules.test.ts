@@ -147,6 +147,33 @@ describe('uplink rules', () => {
     ])
   })
 
+  it('reads the payload only for events on a channel someone hears', () => {
+    const set = rules([
+      {
+        match: 'a/+deviceId',
+        channel: 'private-a-${deviceId}',
+        event: 'e',
+        payload: 'json',
+        continue: true,
+      },
+      { match: 'a/+deviceId', channel: 'private-b-${deviceId}', event: 'e', payload: 'json' },
+    ])
+    const asked: string[] = []
+    const onlyB = (channel: string) => {
+      asked.push(channel)
+      return channel.startsWith('private-b-')
+    }
+    expect(set.map(device, 'a/d1', Buffer.from('nope'), 0, onlyB)).toEqual({
+      events: [],
+      dropped: [{ rule: 'r1', reason: 'payload is not json' }],
+      unheard: 1,
+    })
+    expect(asked).toEqual(['private-a-d1', 'private-b-d1'])
+    const heard = set.map(device, 'a/d1', Buffer.from('{"v":1}'), 0, onlyB)
+    expect(heard.events.map((e) => [e.channel, e.data])).toEqual([['private-b-d1', '{"v":1}']])
+    expect(heard.unheard).toBe(1)
+  })
+
   it('rejects at load what could never render a valid name', () => {
     const configs = [
       { name: 'slash', match: 'a/+x', channel: 'private-a/${x}', event: 'e' },

@@ -155,6 +155,8 @@ export interface UplinkEvent {
 export type UplinkOutcome = {
   events: UplinkEvent[]
   dropped: Array<{ rule: string; reason: string }>
+  /** Events on channels nobody hears (`map`'s `isHeard`): neither rendered nor checked. */
+  unheard: number
 }
 
 /** Why a rendered event name cannot go out, if it cannot (§5.2, and pusher-js's reserved prefixes). */
@@ -195,13 +197,27 @@ export class UplinkRules {
     this.size = rules.length
   }
 
-  /** Maps one publish: first matching rule wins unless it says `continue`. */
-  map(device: UplinkDevice, topic: string, payload: Buffer, receivedAt: number): UplinkOutcome {
-    const outcome: UplinkOutcome = { events: [], dropped: [] }
+  /**
+   * Maps one publish: first matching rule wins unless it says `continue`. The payload is read only
+   * for events on a channel `isHeard` says someone receives: most device channels have no
+   * dashboard open most of the time.
+   */
+  map(
+    device: UplinkDevice,
+    topic: string,
+    payload: Buffer,
+    receivedAt: number,
+    isHeard: (channel: string) => boolean = () => true,
+  ): UplinkOutcome {
+    const outcome: UplinkOutcome = { events: [], dropped: [], unheard: 0 }
     for (const route of this.#routesFor(device, topic)) {
       const { rule } = route
       if ('problem' in route) {
         outcome.dropped.push({ rule: rule.name, reason: route.problem })
+        continue
+      }
+      if (!isHeard(route.channel)) {
+        outcome.unheard += 1
         continue
       }
       const data = payloadToEventData(payload, rule.payload)

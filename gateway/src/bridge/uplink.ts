@@ -34,7 +34,15 @@ export function createUplink(options: UplinkOptions) {
 
   const onDevicePublish = (session: DeviceSession, packet: AedesPublishPacket): void => {
     meter.messageIn('mqtt')
-    const outcome = rules.map(session, packet.topic, packet.payload as Buffer, Date.now())
+    const { appId } = session
+    const outcome = rules.map(
+      session,
+      packet.topic,
+      packet.payload as Buffer,
+      Date.now(),
+      (channel) => channels.isHeard(appId, channel),
+    )
+    for (let i = 0; i < outcome.unheard; i++) counted(channels.countUnheard(appId))
     for (const { rule, reason } of outcome.dropped) {
       meter.dropped('bridge_unrenderable')
       log.warn(

@@ -159,6 +159,24 @@ export class Channels {
     return true
   }
 
+  /**
+   * Whether an event published to `channel` now reaches anyone: a subscriber (the adapter
+   * answers), or a cache channel, which keeps its last event for later subscribers (§6.3). The
+   * bridge renders a device event only when it does.
+   */
+  isHeard(appId: string, channel: string): boolean {
+    return isCache(channelKind(channel)) || this.#options.adapter.hasSubscribers(appId, channel)
+  }
+
+  /**
+   * An event nobody hears (`isHeard` false), counted against the app's daily quota as a publish
+   * is (Pusher counts a publish whether or not anyone is subscribed) and not sent. False when
+   * the quota is spent.
+   */
+  countUnheard(appId: string): boolean {
+    return this.#consumeQuota(appId)
+  }
+
   async #storeThenPublish(envelope: ChannelEnvelope, origin: EventOrigin): Promise<boolean> {
     await this.#options.adapter.cache.set(envelope.appId, envelope.channel, {
       event: envelope.event,

@@ -22,29 +22,25 @@ export interface GatewayMetrics {
 export function createGatewayMetrics(sources: MetricSources): GatewayMetrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'fleetcast_' })
-  const messagesIn = new Counter({
+  const messagesIn = labelledTotals(registry, {
     name: 'fleetcast_messages_in_total',
     help: 'Messages that entered through an edge',
-    labelNames: ['edge'],
-    registers: [registry],
+    label: 'edge',
   })
-  const messagesOut = new Counter({
+  const messagesOut = labelledTotals(registry, {
     name: 'fleetcast_messages_out_total',
     help: 'Messages written out through an edge (one per socket or device)',
-    labelNames: ['edge'],
-    registers: [registry],
+    label: 'edge',
   })
-  const drops = new Counter({
+  const drops = labelledTotals(registry, {
     name: 'fleetcast_drops_total',
     help: 'Accepted messages that were not delivered, by reason',
-    labelNames: ['reason'],
-    registers: [registry],
+    label: 'reason',
   })
-  const rejections = new Counter({
+  const rejections = labelledTotals(registry, {
     name: 'fleetcast_rejections_total',
     help: 'Refused connections, requests and frames, by reason',
-    labelNames: ['reason'],
-    registers: [registry],
+    label: 'reason',
   })
   new Gauge({
     name: 'fleetcast_connections',
@@ -81,18 +77,39 @@ export function createGatewayMetrics(sources: MetricSources): GatewayMetrics {
         this.set({ outcome }, count)
     },
   })
-  // Bound once per edge: a labelled inc() hashes its labels on every call, and these run per message.
-  const edges: readonly Edge[] = ['pusher', 'mqtt', 'rest']
-  const inByEdge = new Map(edges.map((edge) => [edge, messagesIn.labels(edge)]))
-  const outByEdge = new Map(edges.map((edge) => [edge, messagesOut.labels(edge)]))
   return {
     meter: {
-      messageIn: (edge) => inByEdge.get(edge)?.inc(),
-      messagesOut: (edge, count) => outByEdge.get(edge)?.inc(count),
-      dropped: (reason) => drops.inc({ reason }),
-      rejected: (reason) => rejections.inc({ reason }),
+      messageIn: (edge) => messagesIn(edge, 1),
+      messagesOut: (edge, count) => messagesOut(edge, count),
+      dropped: (reason) => drops(reason, 1),
+      rejected: (reason) => rejections(reason, 1),
     },
     contentType: registry.contentType,
     render: () => registry.metrics(),
+  }
+}
+
+/**
+ * A counter with one label whose totals are plain numbers, handed to prom-client only when
+ * /metrics is scraped: prom-client's `inc()` validates and hashes the labels on every call (a
+ * `labels()` binding too), and these counters move per message. Returns `add(labelValue, count)`.
+ */
+function labelledTotals(
+  registry: Registry,
+  { name, help, label }: { name: string; help: string; label: string },
+): (value: string, count: number) => void {
+  const totals = new Map<string, number>()
+  new Counter({
+    name,
+    help,
+    labelNames: [label],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const [value, total] of totals) this.inc({ [label]: value }, total)
+    },
+  })
+  return (value, count) => {
+    totals.set(value, (totals.get(value) ?? 0) + count)
   }
 }
