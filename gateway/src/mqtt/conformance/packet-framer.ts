@@ -1,7 +1,8 @@
 /**
  * Follows MQTT packet boundaries in a byte stream ([MQTT-2.2.3]: a type byte, a 1-4 byte remaining
- * length, then the body). Packets for which `hold(firstByte)` is true are collected whole and
- * replaced by what `complete` returns; every other byte passes as it arrives. A malformed length
+ * length, then the body). Packets for which `hold(firstByte)` is true are collected whole (one
+ * that arrived in one chunk is looked at where it lies) and replaced by what `complete` returns;
+ * every other byte passes as it arrives. A malformed length
  * or a packet announcing more than `maxPacketBytes` stops the framer on its header (`problem`).
  */
 export class PacketFramer {
@@ -46,14 +47,17 @@ export class PacketFramer {
     if (this.#stopped) return undefined
     const out: Buffer[] = []
     let segment = 0
+    /** Where a packet to hold began in this chunk while its header is read; -1 when none did. */
+    let heldStart = -1
     const flush = (end: number) => {
       if (end > segment) {
-        const part = chunk.subarray(segment, end)
+        const part = segment === 0 && end === chunk.length ? chunk : chunk.subarray(segment, end)
         if (this.#held) this.#held.push(part)
-        else emit(out, part)
+        else out.push(part)
       }
       segment = end
     }
+    /** A held packet that spanned chunks is complete at `end`. */
     const packetEnd = (end: number): boolean => {
       const held = this.#held
       const headerLength = this.#headerBytes
@@ -61,12 +65,9 @@ export class PacketFramer {
       if (held === undefined) return true
       flush(end)
       this.#held = undefined
-      // A packet that arrived in one chunk is already contiguous: no copy.
-      const [whole] = held
-      const packet = held.length === 1 && whole ? whole : Buffer.concat(held)
-      const replacement = this.#complete(packet, headerLength)
+      const replacement = this.#complete(Buffer.concat(held), headerLength)
       if (replacement === undefined) this.#stopped = true
-      else emit(out, replacement)
+      else out.push(replacement)
       return !this.#stopped
     }
     let i = 0
@@ -84,10 +85,7 @@ export class PacketFramer {
         this.#headerBytes = 1
         this.#length = 0
         this.#multiplier = 1
-        if (this.#hold(byte)) {
-          flush(i - 1)
-          this.#held = []
-        }
+        if (this.#hold(byte)) heldStart = i - 1
         continue
       }
       this.#headerBytes += 1
@@ -104,20 +102,41 @@ export class PacketFramer {
         )
       }
       this.#bodyLeft = this.#length
+      if (heldStart >= 0) {
+        const start = heldStart
+        const end = i + this.#bodyLeft
+        heldStart = -1
+        if (end <= chunk.length) {
+          // Whole in this chunk (the usual case): checked where it lies, and passed on as part of
+          // the chunk unless replaced, so a chunk of whole packets goes on as one buffer.
+          const packet = chunk.subarray(start, end)
+          const replacement = this.#complete(packet, this.#headerBytes)
+          this.#headerBytes = 0
+          this.#bodyLeft = 0
+          i = end
+          if (replacement === undefined) {
+            this.#stopped = true
+            return undefined
+          }
+          if (replacement !== packet) {
+            flush(start)
+            out.push(replacement)
+            segment = end
+          }
+          continue
+        }
+        // It ends in a later chunk: held from its first byte.
+        flush(start)
+        this.#held = []
+      }
       if (this.#bodyLeft === 0 && !packetEnd(i)) return undefined
+    }
+    if (heldStart >= 0) {
+      // A packet to hold whose header goes on in the next chunk.
+      flush(heldStart)
+      this.#held = []
     }
     flush(chunk.length)
     return out
   }
-}
-
-/**
- * Appends `part`, joined to the last part when it continues it in memory: packets passed unchanged
- * from one chunk come out as one view of that chunk, not as pieces to concatenate.
- */
-function emit(out: Buffer[], part: Buffer): void {
-  const last = out.at(-1)
-  if (last?.buffer === part.buffer && last.byteOffset + last.length === part.byteOffset) {
-    out[out.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + part.length)
-  } else out.push(part)
 }

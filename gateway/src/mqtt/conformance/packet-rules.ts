@@ -80,16 +80,15 @@ const ILL_FORMED = 'is not well-formed UTF-8 or contains U+0000 [MQTT-1.5.3-1] [
  */
 export function checkInboundPacket(packet: Buffer): PacketVerdict {
   const first = packet[0] ?? 0
-  const body = new BodyReader(packet, bodyOffset(packet))
   switch (first >> 4) {
     case CONNECT:
-      return checkConnect(body)
+      return checkConnect(new BodyReader(packet, bodyOffset(packet)))
     case PUBLISH:
-      return checkPublish(first, body)
+      return checkPublish(first, packet, bodyOffset(packet))
     case SUBSCRIBE:
-      return checkSubscribe(body)
+      return checkSubscribe(new BodyReader(packet, bodyOffset(packet)))
     case UNSUBSCRIBE:
-      return checkUnsubscribe(body)
+      return checkUnsubscribe(new BodyReader(packet, bodyOffset(packet)))
     default:
       return PASS
   }
@@ -138,15 +137,21 @@ function checkConnect(body: BodyReader): PacketVerdict {
   return { kind: 'connect', clientId: clientId.toString('utf8'), clean }
 }
 
-function checkPublish(first: number, body: BodyReader): PacketVerdict {
+/** Read in place, without a reader or views: every device message passes here. */
+function checkPublish(first: number, packet: Buffer, offset: number): PacketVerdict {
   const qos = (first >> 1) & 0x03
   if (qos === 3) return PASS // mqtt-packet closes it [MQTT-3.3.1-4]
   if (qos === 0 && first & 0x08) return close('DUP 1 on a QoS 0 PUBLISH [MQTT-3.3.1-2]')
-  const topic = body.field()
-  if (topic === undefined) return PASS
-  if (!isWellFormedMqttString(topic)) return close(`topic name ${ILL_FORMED} [MQTT-3.3.2-1]`)
+  if (packet.length < offset + 2) return PASS
+  const topicEnd = offset + 2 + packet.readUInt16BE(offset)
+  if (topicEnd > packet.length) return PASS
+  if (!isWellFormedMqttString(packet, offset + 2, topicEnd)) {
+    return close(`topic name ${ILL_FORMED} [MQTT-3.3.2-1]`)
+  }
   // Empty topics and wildcards aedes closes on itself [MQTT-4.7.3-1] [MQTT-3.3.2-2].
-  if (qos > 0 && body.uint16() === 0) return close('packet identifier 0 [MQTT-2.3.1-1]')
+  if (qos > 0 && topicEnd + 2 <= packet.length && packet.readUInt16BE(topicEnd) === 0) {
+    return close('packet identifier 0 [MQTT-2.3.1-1]')
+  }
   return PASS
 }
 
