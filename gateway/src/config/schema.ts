@@ -170,7 +170,7 @@ export const configSchema = z
           .min(0)
           .default(30)
           .describe(
-            'Seconds a client that stops reading may stall; then it is disconnected (0: never).',
+            "Seconds a client's send buffer may stay full (its QoS 0 messages are dropped meanwhile); then it is disconnected (0: never).",
           ),
         maxInflightInbound: z
           .number()

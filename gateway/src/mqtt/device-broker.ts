@@ -1,4 +1,5 @@
 import { once } from 'node:events'
+import type { Duplex } from 'node:stream'
 import { Aedes, type AedesPublishPacket, type Client, type ConnectPacket } from 'aedes'
 import type { Config } from '../config/schema.js'
 import type { Meter } from '../domain/meter.js'
@@ -12,6 +13,7 @@ import { createConformance } from './conformance/conformance.js'
 import type { DevicePresence } from './device-presence.js'
 import { type DeviceSession, DeviceSessions, isDeviceSession } from './device-sessions.js'
 import type { LoginThrottle } from './login-throttle.js'
+import { unblockWrites } from './unblocking-writes.js'
 
 export interface DeviceBrokerOptions {
   log: Logger
@@ -109,8 +111,6 @@ export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<
     authorizePublish,
     authorizeSubscribe,
     authorizeForward: conformance.authorizeForward(authorizeForward),
-    // One frozen subscriber must not stall delivery to everyone else (iot-anchors §1.7).
-    drainTimeout: mqtt.drainTimeout * 1000,
     maxInflightInbound: mqtt.maxInflightInbound,
     // aedes' own cap (which closes the connection) stays at its maximum: the authorizers apply
     // mqtt.maxTopicLevels, so a too-deep subscription gets SUBACK 0x80 rather than a disconnect.
@@ -135,6 +135,21 @@ export async function createDeviceBroker(options: DeviceBrokerOptions): Promise<
       done(null)
     },
   })
+  // One frozen subscriber must not stall delivery to everyone else (iot-anchors §1.7): aedes
+  // never sees a full buffer (unblocking-writes.ts). Wrapped before the conformance layer, so
+  // this is the write aedes calls.
+  const handle = aedes.handle
+  aedes.handle = (stream, request) => {
+    let client: Client | undefined
+    unblockWrites(stream as Duplex, mqtt.drainTimeout * 1000, () => {
+      log.info(
+        { clientId: client?.id },
+        `disconnected: its send buffer stayed full for mqtt.drainTimeout (${mqtt.drainTimeout} s)`,
+      )
+    })
+    client = handle(stream, request)
+    return client
+  }
   conformance.install(aedes)
   aedes.on('clientError', (client: Client, error: Error) => {
     log.debug({ clientId: client.id, err: error }, 'mqtt client error')
