@@ -170,7 +170,7 @@ const profile = {
   quiet: (maxMs = opts.full ? 60_000 : 5000) =>
     waitForQuiet([SERVER_CORE, GENERATOR_CORE], {
       maxMs,
-      sampleMs: opts.full ? 1000 : 200,
+      sampleMs: opts.full ? 1000 : 100,
       log,
     }),
   band: [25, 60],

@@ -64,7 +64,7 @@ function variants(profile) {
   }
   const browser = {
     name: 'browser',
-    params: { ...common, devices: 0, stallMs: full ? 15_000 : 3000 },
+    params: { ...common, devices: 0, stallMs: full ? 15_000 : 2000 },
   }
   // The gateway's mqtt.drainTimeout is 30 s (bare aedes: 60 s): the stall outlasts the first.
   const device = { name: 'device', params: { ...common, devices: 5, stallMs: 40_000 } }
