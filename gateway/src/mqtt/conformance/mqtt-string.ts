@@ -1,9 +1,9 @@
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /**
- * Whether the bytes of an MQTT UTF-8 string are well-formed UTF-8 without encoded surrogates
- * [MQTT-1.5.3-1] and without U+0000 [MQTT-1.5.3-2]; `start`..`end` of `bytes`. mqtt-packet decodes strings leniently (an
- * ill-formed byte becomes U+FFFD), so this has to look at the bytes.
+ * Whether the bytes of an MQTT UTF-8 string (`start`..`end` of `bytes`) are well-formed UTF-8
+ * without encoded surrogates [MQTT-1.5.3-1] and without U+0000 [MQTT-1.5.3-2]. mqtt-packet decodes
+ * strings leniently (an ill-formed byte becomes U+FFFD), so this has to look at the bytes.
  */
 export function isWellFormedMqttString(bytes: Uint8Array, start = 0, end = bytes.length): boolean {
   let ascii = true
