@@ -57,9 +57,9 @@ export function createAuthorizers(sessions: DeviceSessions, meter: Meter, maxTop
       meter.dropped('mqtt_forward_acl')
       return null
     }
-    // aedes waits for a full socket to drain before it routes the next message to anyone, so one
-    // client that stops reading would stall every device and browser for mqtt.drainTimeout. A
-    // QoS 0 message may be lost (at most once, MQTT 3.1.1 §4.3.1): drop it for that client only.
+    // aedes never waits for a full socket (unblocking-writes.ts), so what is written to a client
+    // that stops reading stays in memory until mqtt.drainTimeout. A QoS 0 message may be lost (at
+    // most once, MQTT 3.1.1 §4.3.1): drop it for that client only.
     if (packet.qos === 0 && (client.conn as { writableNeedDrain?: boolean }).writableNeedDrain) {
       meter.dropped('slow_consumer')
       return null
